@@ -1,0 +1,1 @@
+//! Cgroup filesystem access: one trait, v1, v2 and in-memory backends.

@@ -1,0 +1,1 @@
+//! Pure parsers for command-line values.

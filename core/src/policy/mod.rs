@@ -1,0 +1,1 @@
+//! Reallocation policies.
