@@ -1,0 +1,6 @@
+//! End-to-end tests across the programs, live cgroup tests included.
+//!
+//! One test binary with a module per concern. Live tests create cgroups only
+//! under a uniquely named parent (`cgcal-test-<pid>-<n>`) through
+//! `cgcal_testkit::LiveCgroup`, which removes them on drop, and print a SKIP
+//! line where the machine has no writable memory cgroup.
