@@ -133,7 +133,7 @@ impl PeakHistory {
         let oldest = self
             .windows
             .iter()
-            .min_by_key(|(name, (_, seen))| (*seen, (*name).clone()))
+            .min_by(|a, b| (a.1).1.cmp(&(b.1).1).then_with(|| a.0.cmp(b.0)))
             .map(|(name, _)| name.clone());
         if let Some(name) = oldest {
             self.windows.remove(&name);

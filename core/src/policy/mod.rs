@@ -41,6 +41,7 @@ pub mod history;
 pub mod krr;
 pub mod plan;
 pub mod proportional;
+pub mod recommendation;
 pub mod safety;
 pub mod snapshot;
 pub mod static_limits;

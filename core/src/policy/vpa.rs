@@ -1,14 +1,30 @@
-//! `vpa` (being implemented: currently returns empty plans).
+//! `vpa`: the Kubernetes Vertical Pod Autoscaler recommender's OOM bump
+//! (k8s.io/autoscaler, `vertical-pod-autoscaler/pkg/recommender/model`:
+//! `OOMBumpUpRatio` 1.2, `OOMMinBumpUp` 100 MiB): after an OOM kill,
+//! limit ← max(1.2 × usage at the OOM, usage at the OOM + 100 MiB), taken
+//! from the global headroom only (capped by it: `partial`).
+//!
+//! Acts on [`OomKind::OomKill`] (`react`) and on [`OomKind::Oom`] (`rescue`,
+//! where the kill is held back: the OOM stands for the kill that would have
+//! happened); ignores [`OomKind::Pressure`] (no OOM happened). Never lowers
+//! a limit; stateless.
 
 use crate::audit::Outcome;
 
-use super::config::PolicyConfig;
-use super::plan::Plan;
-use super::snapshot::{Snapshot, Trigger};
+use super::builder::PlanBuilder;
+use super::config::{PolicyConfig, MIB};
+use super::plan::{Plan, Reason};
+use super::safety::{align_down, align_up, scale_up};
+use super::snapshot::{OomKind, Snapshot, Trigger};
 use super::Policy;
 
-/// The `vpa` algorithm (stub: changes nothing yet).
-#[derive(Debug, Clone, Default)]
+/// VPA's `OOMBumpUpRatio`.
+pub const OOM_BUMP_UP_RATIO: f64 = 1.2;
+/// VPA's `OOMMinBumpUp`, in bytes.
+pub const OOM_MIN_BUMP_UP: u64 = 100 * MIB;
+
+/// The `vpa` baseline. Stateless.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Vpa;
 
 impl Policy for Vpa {
@@ -17,13 +33,18 @@ impl Policy for Vpa {
     }
 
     fn describe(&self) -> &'static str {
-        "vpa (not yet implemented: changes nothing)"
+        "Kubernetes VPA OOM bump: after an OOM kill, limit = max(1.2 x usage, usage + 100 MiB), from global headroom only"
     }
 
     fn observe(&mut self, _snap: &Snapshot) {}
 
-    fn decide(&mut self, _snap: &Snapshot, trigger: &Trigger, _cfg: &PolicyConfig) -> Plan {
+    fn decide(&mut self, snap: &Snapshot, trigger: &Trigger, cfg: &PolicyConfig) -> Plan {
         match *trigger {
+            Trigger::Oom {
+                cgroup,
+                usage_at_oom,
+                kind: OomKind::Oom | OomKind::OomKill,
+            } => bump(snap, cgroup, usage_at_oom, cfg),
             Trigger::Oom { cgroup, .. } => Plan::nothing(Some(cgroup), 0, Outcome::FallbackKill),
             Trigger::Tick => Plan::nothing(None, 0, Outcome::Resolved),
         }
@@ -32,4 +53,29 @@ impl Policy for Vpa {
     fn tick_interval_ns(&self) -> Option<u64> {
         None
     }
+}
+
+/// The limit VPA wants after an OOM at `usage`, page-aligned up.
+pub fn bumped_limit(usage: u64, cfg: &PolicyConfig) -> u64 {
+    let want = scale_up(usage, OOM_BUMP_UP_RATIO).max(usage.saturating_add(OOM_MIN_BUMP_UP));
+    align_up(want, cfg.page())
+}
+
+fn bump(snap: &Snapshot, x: usize, usage: u64, cfg: &PolicyConfig) -> Plan {
+    let Some(view) = snap.cgroups.get(x) else {
+        return Plan::nothing(Some(x), 0, Outcome::FallbackKill);
+    };
+    let Some(limit) = view.limit else {
+        return Plan::nothing(Some(x), 0, Outcome::FallbackKill);
+    };
+    let base = align_down(limit, cfg.page());
+    let needed = bumped_limit(usage, cfg).saturating_sub(base);
+    let mut b = PlanBuilder::new(snap, cfg);
+    let give = needed.min(b.headroom());
+    if give == 0 || base.saturating_add(give) < view.floor() {
+        return Plan::nothing(Some(x), needed, Outcome::FallbackKill);
+    }
+    // Accepted: within the headroom, aligned, at or above the floor.
+    let _ = b.grow_by(x, give, Reason::Grant);
+    b.finish(Some(x), needed)
 }
