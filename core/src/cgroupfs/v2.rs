@@ -1,0 +1,300 @@
+//! The cgroup v2 (unified hierarchy) memory backend
+//! (Documentation/admin-guide/cgroup-v2.rst).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use super::control_file::{map_io, open_read, write_control, ControlFile, Layout, ReadBuf};
+use super::detect;
+use super::error::CgroupFsError;
+use super::parse::{
+    format_v2_limit, keyed_value, parse_memory_events, parse_procs, parse_u64, parse_v2_limit,
+};
+use super::readings::{inactive_file_key, MemoryStat, OomState};
+use super::tree::Tree;
+use super::{Cgroup, CgroupFs};
+use crate::name::CgroupName;
+use crate::trace::CgroupVersion;
+
+const CURRENT: &str = "memory.current";
+const MAX: &str = "memory.max";
+const HIGH: &str = "memory.high";
+const PEAK: &str = "memory.peak";
+const EVENTS: &str = "memory.events";
+const EVENTS_LOCAL: &str = "memory.events.local";
+const STAT: &str = "memory.stat";
+const PRESSURE: &str = "memory.pressure";
+const PROCS: &str = "cgroup.procs";
+const CONTROLLERS: &str = "cgroup.controllers";
+
+/// A v2 hierarchy seen from a root cgroup directory.
+#[derive(Debug, Clone)]
+pub struct V2Fs {
+    tree: Tree,
+}
+
+impl V2Fs {
+    /// Opens the unified hierarchy at `root_dir` (e.g. `/sys/fs/cgroup` or a
+    /// cgroup below it): refuses a path that is not on a cgroup2 filesystem
+    /// or whose cgroup has no memory controller (`cgroup.controllers`), and
+    /// names the root from `/proc/self/mountinfo`.
+    pub fn open(root_dir: &Path) -> Result<V2Fs, CgroupFsError> {
+        let (dir, version, name) = detect::probe(root_dir)?;
+        if version != CgroupVersion::V2 {
+            return Err(CgroupFsError::NotCgroupFs {
+                path: dir,
+                magic: detect::CGROUP_SUPER_MAGIC,
+            });
+        }
+        Self::checked(dir, name)
+    }
+
+    /// The backend on `dir` with the version check already done.
+    pub(crate) fn checked(dir: PathBuf, name: CgroupName) -> Result<V2Fs, CgroupFsError> {
+        let controllers = dir.join(CONTROLLERS);
+        let text = std::fs::read_to_string(&controllers).map_err(|e| CgroupFsError::Io {
+            path: controllers.clone(),
+            source: e,
+        })?;
+        if !text.split_ascii_whitespace().any(|c| c == "memory") {
+            return Err(CgroupFsError::NoMemoryController { path: dir });
+        }
+        Ok(V2Fs {
+            tree: Tree::new(dir, name),
+        })
+    }
+
+    /// For tests only: the v2 backend on an ordinary directory laid out like
+    /// a v2 hierarchy (see [`super::fixture`]), without the filesystem magic,
+    /// mount and controller checks. `root_name` is the name of `dir`'s cgroup.
+    pub fn on_plain_dir_for_tests(dir: &Path, root_name: CgroupName) -> V2Fs {
+        V2Fs {
+            tree: Tree::new(dir.to_path_buf(), root_name),
+        }
+    }
+
+    /// The root directory.
+    pub fn root_dir(&self) -> &Path {
+        self.tree.root_dir()
+    }
+
+    /// Opens a handle on an existing cgroup (the concrete type).
+    pub fn open_cgroup(&self, name: &CgroupName) -> Result<V2Cgroup, CgroupFsError> {
+        let dir = self.tree.existing_dir(name)?;
+        Ok(V2Cgroup::new(name.clone(), dir))
+    }
+}
+
+impl CgroupFs for V2Fs {
+    fn version(&self) -> CgroupVersion {
+        CgroupVersion::V2
+    }
+
+    fn root(&self) -> &CgroupName {
+        self.tree.root_name()
+    }
+
+    fn list(&self) -> Result<Vec<CgroupName>, CgroupFsError> {
+        self.tree.list()
+    }
+
+    fn open(&self, name: &CgroupName) -> Result<Box<dyn Cgroup>, CgroupFsError> {
+        Ok(Box::new(self.open_cgroup(name)?))
+    }
+
+    fn exists(&self, name: &CgroupName) -> bool {
+        self.tree.exists(name)
+    }
+
+    fn create(&self, name: &CgroupName) -> Result<(), CgroupFsError> {
+        self.tree.create(name)
+    }
+
+    fn remove(&self, name: &CgroupName) -> Result<(), CgroupFsError> {
+        self.tree.remove(name)
+    }
+
+    fn dir_of(&self, name: &CgroupName) -> Result<PathBuf, CgroupFsError> {
+        self.tree.dir_of(name)
+    }
+}
+
+/// An open v2 cgroup.
+pub struct V2Cgroup {
+    name: CgroupName,
+    dir: PathBuf,
+    buf: ReadBuf,
+    current: ControlFile,
+    max: ControlFile,
+    high: ControlFile,
+    peak: ControlFile,
+    events: ControlFile,
+    events_local: ControlFile,
+    stat: ControlFile,
+    procs: ControlFile,
+}
+
+impl V2Cgroup {
+    fn new(name: CgroupName, dir: PathBuf) -> Self {
+        let f = |file: &str| ControlFile::new(dir.join(file), Layout::SingleRecord);
+        V2Cgroup {
+            current: f(CURRENT),
+            max: f(MAX),
+            high: f(HIGH),
+            peak: f(PEAK),
+            events: f(EVENTS),
+            events_local: f(EVENTS_LOCAL),
+            stat: f(STAT),
+            procs: ControlFile::new(dir.join(PROCS), Layout::MultiRecord),
+            buf: ReadBuf::default(),
+            name,
+            dir,
+        }
+    }
+
+    /// The cgroup's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn unsupported(&self, what: &'static str) -> CgroupFsError {
+        CgroupFsError::Unsupported {
+            cgroup: self.name.clone(),
+            what,
+            version: CgroupVersion::V2,
+        }
+    }
+}
+
+impl Cgroup for V2Cgroup {
+    fn name(&self) -> &CgroupName {
+        &self.name
+    }
+
+    fn usage(&mut self) -> Result<u64, CgroupFsError> {
+        // The hierarchy root has no memory.current.
+        match self
+            .current
+            .parse_optional(&mut self.buf, &self.name, parse_u64)?
+        {
+            Some(v) => Ok(v),
+            None => Err(self.unsupported("memory.current")),
+        }
+    }
+
+    fn limit(&mut self) -> Result<Option<u64>, CgroupFsError> {
+        // The hierarchy root has no memory.max: it is unlimited.
+        Ok(self
+            .max
+            .parse_optional(&mut self.buf, &self.name, parse_v2_limit)?
+            .flatten())
+    }
+
+    fn peak(&mut self) -> Result<Option<u64>, CgroupFsError> {
+        self.peak
+            .parse_optional(&mut self.buf, &self.name, parse_u64)
+    }
+
+    fn failcnt(&mut self) -> Result<Option<u64>, CgroupFsError> {
+        Ok(self
+            .events
+            .parse_optional(&mut self.buf, &self.name, parse_memory_events)?
+            .map(|e| e.max))
+    }
+
+    fn oom_state(&mut self) -> Result<OomState, CgroupFsError> {
+        let Some(ev) =
+            self.events
+                .parse_optional(&mut self.buf, &self.name, parse_memory_events)?
+        else {
+            return Err(self.unsupported("memory.events"));
+        };
+        let local =
+            self.events_local
+                .parse_optional(&mut self.buf, &self.name, parse_memory_events)?;
+        Ok(OomState {
+            oom: Some(ev.oom),
+            oom_kill: local.map_or(ev.oom_kill, |l| l.oom_kill),
+            under_oom: None,
+            oom_kill_disable: None,
+            max_events: Some(ev.max),
+            high_events: Some(ev.high),
+        })
+    }
+
+    fn stat(&mut self) -> Result<MemoryStat, CgroupFsError> {
+        self.stat.parse(&mut self.buf, &self.name, |t| {
+            MemoryStat::parse(CgroupVersion::V2, t)
+        })
+    }
+
+    fn inactive_file(&mut self) -> Result<Option<u64>, CgroupFsError> {
+        self.stat.parse(&mut self.buf, &self.name, |t| {
+            keyed_value(t, inactive_file_key(CgroupVersion::V2))
+        })
+    }
+
+    fn set_limit(&mut self, limit: Option<u64>) -> Result<(), CgroupFsError> {
+        write_control(self.max.path(), &self.name, &format_v2_limit(limit))
+    }
+
+    fn set_oom_kill_disable(&mut self, _disable: bool) -> Result<(), CgroupFsError> {
+        Err(self.unsupported("oom_kill_disable"))
+    }
+
+    fn high(&mut self) -> Result<Option<u64>, CgroupFsError> {
+        Ok(self
+            .high
+            .parse_optional(&mut self.buf, &self.name, parse_v2_limit)?
+            .flatten())
+    }
+
+    fn set_high(&mut self, high: Option<u64>) -> Result<(), CgroupFsError> {
+        write_control(self.high.path(), &self.name, &format_v2_limit(high))
+    }
+
+    fn oom_eventfd(&mut self) -> Result<OwnedFd, CgroupFsError> {
+        Err(self.unsupported("OOM eventfd (v1 cgroup.event_control)"))
+    }
+
+    fn usage_threshold_eventfd(&mut self, _bytes: u64) -> Result<OwnedFd, CgroupFsError> {
+        Err(self.unsupported("usage threshold eventfd (v1 cgroup.event_control)"))
+    }
+
+    fn events_file(&mut self) -> Result<File, CgroupFsError> {
+        let path = self.dir.join(EVENTS);
+        let file = open_read(&path, &self.name)?;
+        // poll reports POLLPRI only after a first read.
+        let mut scratch = [0u8; 512];
+        std::os::unix::fs::FileExt::read_at(&file, &mut scratch, 0)
+            .map_err(|e| map_io(e, &path, &self.name))?;
+        Ok(file)
+    }
+
+    fn psi_trigger(&mut self, stall_us: u64, window_us: u64) -> Result<File, CgroupFsError> {
+        let path = self.dir.join(PRESSURE);
+        let mut file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.dir.is_dir() => {
+                return Err(self.unsupported("memory.pressure (PSI disabled)"));
+            }
+            Err(e) => return Err(map_io(e, &path, &self.name)),
+        };
+        // The kernel overwrites the last byte written with a NUL: send one.
+        file.write_all(format!("some {stall_us} {window_us}\0").as_bytes())
+            .map_err(|e| map_io(e, &path, &self.name))?;
+        Ok(file)
+    }
+
+    fn procs(&mut self) -> Result<Vec<u32>, CgroupFsError> {
+        self.procs.parse(&mut self.buf, &self.name, parse_procs)
+    }
+}
