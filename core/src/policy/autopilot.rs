@@ -95,3 +95,81 @@ impl Policy for Autopilot {
         Some(BUCKET_NS)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Source;
+    use crate::policy::safety::check_plan;
+    use crate::policy::snapshot::OomKind;
+    use crate::policy::test_snapshots::*;
+
+    const MINUTE: u64 = 60 * 1_000_000_000;
+
+    fn at(t: u64, usage_a: u64, usage_b: u64) -> Snapshot {
+        let mut s = snap(
+            Some(1000 * MIB),
+            1000 * MIB, // no headroom: raises are funded by lowerings
+            vec![
+                cg("/apps/a", Some(500 * MIB), usage_a, None),
+                cg("/apps/b", Some(100 * MIB), usage_b, None),
+            ],
+        );
+        s.time_ns = t;
+        s
+    }
+
+    #[test]
+    fn limit_is_1_1_times_the_24h_peak_within_the_budget() {
+        let mut p = Autopilot::new();
+        let cfg = PolicyConfig::default();
+        // a peaks at 100 MiB, b at 200 MiB (b is over its limit: a demand in cgsim).
+        for (i, (ua, ub)) in [(50, 150), (100, 200), (80, 90)].into_iter().enumerate() {
+            p.observe(&at(i as u64 * MINUTE, ua * MIB, ub * MIB));
+        }
+        let s = at(5 * MINUTE, 80 * MIB, 90 * MIB);
+        let plan = p.decide(&s, &Trigger::Tick, &cfg);
+        assert_eq!(check_plan(&s, &plan, &cfg), Ok(()));
+        let news: Vec<(usize, u64)> = plan.changes.iter().map(|c| (c.cgroup, c.new)).collect();
+        assert_eq!(news, vec![(0, 110 * MIB), (1, 220 * MIB)]);
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Donors, Outcome::Resolved)
+        );
+        assert_eq!(p.tick_interval_ns(), Some(5 * MINUTE));
+    }
+
+    #[test]
+    fn peaks_older_than_24h_are_forgotten() {
+        let mut p = Autopilot::new();
+        let cfg = PolicyConfig::default();
+        p.observe(&at(0, 400 * MIB, 10 * MIB));
+        for h in 1..=25u64 {
+            p.observe(&at(h * 60 * MINUTE, 100 * MIB, 10 * MIB));
+        }
+        // 1.1 × 100 MiB (the 400 MiB peak is gone); usage 50 + guard 25 MiB is lower.
+        let s = at(25 * 60 * MINUTE, 50 * MIB, 10 * MIB);
+        let plan = p.decide(&s, &Trigger::Tick, &cfg);
+        assert_eq!(plan.changes[0].new, 110 * MIB);
+    }
+
+    #[test]
+    fn an_oom_is_remembered_for_the_next_tick() {
+        let mut p = Autopilot::new();
+        let cfg = PolicyConfig::default();
+        p.observe(&at(0, 50 * MIB, 10 * MIB));
+        let s = at(MINUTE, 50 * MIB, 100 * MIB);
+        let plan = p.decide(&s, &oom(1, 150 * MIB, OomKind::OomKill), &cfg);
+        assert!(plan.is_empty());
+        assert_eq!(plan.outcome, Outcome::FallbackKill);
+        let plan = p.decide(&at(5 * MINUTE, 50 * MIB, 100 * MIB), &Trigger::Tick, &cfg);
+        assert_eq!(plan.changes.last().unwrap().new, 165 * MIB);
+    }
+
+    #[test]
+    fn no_history_no_change() {
+        let mut p = Autopilot::new();
+        let plan = p.decide(&at(0, MIB, MIB), &Trigger::Tick, &PolicyConfig::default());
+        assert!(plan.is_empty());
+    }
+}

@@ -235,3 +235,110 @@ impl<'a> PlanBuilder<'a> {
         Ok(change)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::safety::check_plan;
+    use crate::policy::test_snapshots::*;
+
+    fn case() -> Snapshot {
+        snap(
+            Some(1000 * MIB),
+            880 * MIB, // headroom 20 MiB
+            vec![
+                cg("/apps/web", Some(100 * MIB), 100 * MIB, p1(50 * MIB, 0, 0)),
+                cg(
+                    "/apps/batch",
+                    Some(300 * MIB),
+                    100 * MIB,
+                    p1(50 * MIB, 0, 200 * MIB),
+                ),
+                cg("/apps/free", None, 100 * MIB, None),
+            ],
+        )
+    }
+
+    #[test]
+    fn refused_operations_change_nothing() {
+        let s = case();
+        let cfg = PolicyConfig::default();
+        let mut b = PlanBuilder::new(&s, &cfg);
+        assert_eq!(b.headroom(), 20 * MIB);
+        // Over budget, below usage + guard, unlimited, unknown, not a shrink.
+        assert!(matches!(
+            b.grow_by(0, 21 * MIB, Reason::Grant),
+            Err(SafetyViolation::OverBudget { .. })
+        ));
+        assert!(matches!(
+            b.shrink_to(1, 114 * MIB, Reason::Donate),
+            Err(SafetyViolation::BelowUsageGuard { .. })
+        ));
+        assert!(matches!(
+            b.grow_by(2, MIB, Reason::Grant),
+            Err(SafetyViolation::Unlimited { .. })
+        ));
+        assert!(matches!(
+            b.grow_by(5, MIB, Reason::Grant),
+            Err(SafetyViolation::UnknownCgroup { .. })
+        ));
+        assert!(matches!(
+            b.shrink_to(1, 301 * MIB, Reason::Donate),
+            Err(SafetyViolation::NoOp { .. })
+        ));
+        assert_eq!(b.available(), 20 * MIB);
+        assert!(!b.is_touched(0) && !b.is_touched(1));
+        // Shrinks free budget; a grow then spends freed memory first.
+        assert_eq!(b.shrink_by(1, 30 * MIB, Reason::Donate), Ok(30 * MIB));
+        assert_eq!(b.available(), 50 * MIB);
+        assert!(matches!(
+            b.shrink_by(1, MIB, Reason::Donate),
+            Err(SafetyViolation::DuplicateChange { .. })
+        ));
+        assert_eq!(b.grow_by(0, 40 * MIB + 5, Reason::Grant), Ok(40 * MIB));
+        assert_eq!(b.headroom_left(), 10 * MIB);
+        assert!(matches!(
+            b.shrink_by(1, MIB, Reason::Donate),
+            Err(SafetyViolation::DuplicateChange { .. })
+        ));
+        let plan = b.finish(Some(0), 40 * MIB);
+        assert_eq!(check_plan(&s, &plan, &cfg), Ok(()));
+        assert_eq!((plan.from_donors, plan.from_global), (30 * MIB, 10 * MIB));
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Mixed, Outcome::Resolved)
+        );
+    }
+
+    #[test]
+    fn no_shrink_after_a_grow() {
+        let s = case();
+        let cfg = PolicyConfig::default();
+        let mut b = PlanBuilder::new(&s, &cfg);
+        b.grow_by(0, MIB, Reason::Grant).unwrap();
+        assert!(matches!(
+            b.shrink_by(1, MIB, Reason::Donate),
+            Err(SafetyViolation::GrowBeforeShrink { .. })
+        ));
+        let plan = b.finish(Some(0), 2 * MIB);
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Global, Outcome::Partial)
+        );
+    }
+
+    #[test]
+    fn tick_plans_resolve_when_every_raise_is_granted() {
+        let s = case();
+        let cfg = PolicyConfig::default();
+        let b = PlanBuilder::new(&s, &cfg);
+        let plan = b.finish(None, 0);
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::None, Outcome::Resolved)
+        );
+        let mut b = PlanBuilder::new(&s, &cfg);
+        b.grow_by(0, MIB, Reason::Recommend).unwrap();
+        assert_eq!(b.finish(None, 2 * MIB).outcome, Outcome::Partial);
+    }
+}

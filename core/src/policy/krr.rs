@@ -98,3 +98,62 @@ impl Policy for Krr {
         Some(BUCKET_NS)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::safety::check_plan;
+    use crate::policy::test_snapshots::*;
+
+    const HOUR: u64 = 3600 * 1_000_000_000;
+
+    fn at(t: u64, usage: u64) -> Snapshot {
+        let mut s = snap(None, 0, vec![cg("/apps/a", Some(200 * MIB), usage, None)]);
+        s.time_ns = t;
+        s
+    }
+
+    #[test]
+    fn limit_is_1_15_times_max_of_peak_and_oom_kills() {
+        let mut p = Krr::new();
+        let cfg = PolicyConfig::default();
+        p.observe(&at(0, 100 * MIB));
+        p.observe(&at(HOUR / 2, 40 * MIB));
+        let s = at(HOUR, 40 * MIB);
+        let plan = p.decide(&s, &Trigger::Tick, &cfg);
+        assert_eq!(check_plan(&s, &plan, &cfg), Ok(()));
+        assert_eq!(plan.changes[0].new, 115 * MIB);
+        // An OOM kill at 300 MiB: nothing at once, 345 MiB at the next tick.
+        let s = at(HOUR + 1, 200 * MIB);
+        assert!(p
+            .decide(&s, &oom(0, 300 * MIB, OomKind::OomKill), &cfg)
+            .is_empty());
+        // Pressure is no kill.
+        assert!(p
+            .decide(&s, &oom(0, 900 * MIB, OomKind::Pressure), &cfg)
+            .is_empty());
+        let plan = p.decide(&at(2 * HOUR, 40 * MIB), &Trigger::Tick, &cfg);
+        assert_eq!(plan.changes[0].new, align_up_mib(1.15 * 300.0));
+        assert_eq!(p.tick_interval_ns(), Some(HOUR));
+    }
+
+    fn align_up_mib(mib: f64) -> u64 {
+        crate::policy::safety::align_up((mib * MIB as f64).ceil() as u64, PAGE)
+    }
+
+    #[test]
+    fn history_spans_336_hours() {
+        let mut p = Krr::new();
+        let cfg = PolicyConfig::default();
+        p.observe(&at(0, 150 * MIB));
+        for h in 1..=335 {
+            p.observe(&at(h * HOUR, 10 * MIB));
+        }
+        let plan = p.decide(&at(335 * HOUR, 10 * MIB), &Trigger::Tick, &cfg);
+        assert_eq!(plan.changes[0].new, align_up_mib(1.15 * 150.0));
+        p.observe(&at(336 * HOUR, 10 * MIB));
+        let plan = p.decide(&at(336 * HOUR, 10 * MIB), &Trigger::Tick, &cfg);
+        // Guard 10 MiB over usage 10 MiB wins over 1.15 × 10 MiB.
+        assert_eq!(plan.changes[0].new, 20 * MIB);
+    }
+}

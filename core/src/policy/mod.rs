@@ -47,6 +47,9 @@ pub mod snapshot;
 pub mod static_limits;
 pub mod vpa;
 
+#[cfg(test)]
+mod test_snapshots;
+
 pub use builder::PlanBuilder;
 pub use config::{ConfigError, PolicyConfig};
 pub use plan::{Change, Plan, Reason};
@@ -97,6 +100,9 @@ pub fn by_name(name: &str) -> Option<Box<dyn Policy>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::test_snapshots::arb_case;
     use super::*;
 
     #[test]
@@ -107,5 +113,36 @@ mod tests {
             assert!(!p.describe().is_empty());
         }
         assert!(by_name("nope").is_none());
+    }
+
+    proptest! {
+        /// Every algorithm, after observing random snapshots, returns safe
+        /// plans for OOMs and Ticks, and the same plan from the same history.
+        #[test]
+        fn every_policy_plans_safely_and_deterministically(
+            history in prop::collection::vec(arb_case(true), 0..4),
+            (s, trigger, cfg) in arb_case(false),
+        ) {
+            for name in all_names() {
+                let mut a = by_name(name).unwrap();
+                let mut b = by_name(name).unwrap();
+                for (i, (h, _, _)) in history.iter().enumerate() {
+                    let mut h = h.clone();
+                    h.time_ns = i as u64 * 60_000_000_000;
+                    a.observe(&h);
+                    b.observe(&h);
+                }
+                let mut s = s.clone();
+                s.time_ns = 10 * 60_000_000_000;
+                for t in [trigger, Trigger::Tick] {
+                    let plan = a.decide(&s, &t, &cfg);
+                    prop_assert_eq!(check_plan(&s, &plan, &cfg), Ok(()), "{} {:?}", name, t);
+                    prop_assert_eq!(&plan, &b.decide(&s, &t, &cfg));
+                    for c in &plan.changes {
+                        prop_assert!(c.new >= s.cgroups[c.cgroup].floor());
+                    }
+                }
+            }
+        }
     }
 }

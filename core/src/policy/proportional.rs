@@ -150,3 +150,296 @@ fn grant(snap: &Snapshot, x: usize, cfg: &PolicyConfig) -> Plan {
     let _ = b.grow_by(x, give, Reason::Grant);
     b.finish(Some(x), n)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::audit::Source;
+    use crate::policy::plan::Change;
+    use crate::policy::safety::{check_plan, guard, headroom};
+    use crate::policy::snapshot::OomKind;
+    use crate::policy::test_snapshots::*;
+
+    fn decide(snap: &Snapshot, x: usize) -> Plan {
+        let plan =
+            Proportional.decide(snap, &oom(x, 0, OomKind::OomKill), &PolicyConfig::default());
+        check_plan(snap, &plan, &PolicyConfig::default()).unwrap();
+        plan
+    }
+
+    #[test]
+    fn global_path_raises_by_the_need() {
+        // N = max(100 − 64, 0.2 × 64, 32) MiB = 36 MiB; H = ⌊0.9 × 1024 MiB⌋ − 300 MiB.
+        let s = snap(
+            Some(1024 * MIB),
+            300 * MIB,
+            vec![cg(
+                "/apps/web",
+                Some(64 * MIB),
+                64 * MIB,
+                p1(16 * MIB, 100 * MIB, 50 * MIB),
+            )],
+        );
+        assert_eq!(headroom(&s.global, &PolicyConfig::default()), 651_792_384);
+        let plan = decide(&s, 0);
+        assert_eq!(plan.needed, 36 * MIB);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(
+            (plan.changes[0].old, plan.changes[0].new),
+            (Some(64 * MIB), 100 * MIB)
+        );
+        assert_eq!(plan.changes[0].reason, Reason::Grant);
+        assert_eq!((plan.from_global, plan.from_donors), (36 * MIB, 0));
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Global, Outcome::Resolved)
+        );
+    }
+
+    /// Global full (H = 0); web needs max(0, 40, 32) = 40 MiB.
+    fn donor_case() -> Snapshot {
+        snap(
+            Some(1000 * MIB),
+            900 * MIB,
+            vec![
+                cg("/apps/web", Some(200 * MIB), 200 * MIB, None),
+                // guard 15 MiB → lowest 115 MiB → spare 185 MiB
+                cg(
+                    "/apps/batch",
+                    Some(300 * MIB),
+                    100 * MIB,
+                    p1(50 * MIB, 400 * MIB, 150 * MIB),
+                ),
+                // usage above median: not a donor
+                cg(
+                    "/apps/busy",
+                    Some(100 * MIB),
+                    90 * MIB,
+                    p1(10 * MIB, 100 * MIB, 50 * MIB),
+                ),
+                // floor 60 MiB above usage + guard (25 MiB) → spare 40 MiB
+                cg(
+                    "/apps/cache",
+                    Some(100 * MIB),
+                    20 * MIB,
+                    p1(60 * MIB, 90 * MIB, 40 * MIB),
+                ),
+                // no Phase 1: not a donor
+                cg("/apps/nophase", Some(500 * MIB), MIB, None),
+                // unlimited: not a donor
+                cg("/apps/free", None, MIB, p1(0, 10 * MIB, 5 * MIB)),
+            ],
+        )
+    }
+
+    #[test]
+    fn donor_path_splits_the_need_exactly_by_spare() {
+        let s = donor_case();
+        let cfg = PolicyConfig::default();
+        assert_eq!(guard(300 * MIB, &cfg), 15 * MIB);
+        assert_eq!(donors(&s, 0, &cfg), vec![(1, 185 * MIB), (3, 40 * MIB)]);
+        let plan = decide(&s, 0);
+        // 10240 pages over spares 47360:10240 → 8419.56 and 1820.44 → 8420 + 1820.
+        let expected = vec![
+            Change {
+                cgroup: 1,
+                old: Some(300 * MIB),
+                new: 300 * MIB - 8420 * PAGE,
+                reason: Reason::Donate,
+            },
+            Change {
+                cgroup: 3,
+                old: Some(100 * MIB),
+                new: 100 * MIB - 1820 * PAGE,
+                reason: Reason::Donate,
+            },
+            Change {
+                cgroup: 0,
+                old: Some(200 * MIB),
+                new: 240 * MIB,
+                reason: Reason::Grant,
+            },
+        ];
+        assert_eq!(plan.changes, expected);
+        assert_eq!(plan.reclaimed(), plan.added_to_target());
+        assert_eq!((plan.from_global, plan.from_donors), (0, 40 * MIB));
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Donors, Outcome::Resolved)
+        );
+        // The audit line carries the seed keys.
+        let line = plan.audit_line(&s, "proportional", "react", 0);
+        assert_eq!(line.oom_cgroup, "/apps/web");
+        assert_eq!(line.added_memory, 40 * MIB);
+        assert_eq!(line.adjusted_cgroups.len(), 2);
+        assert_eq!(line.adjusted_cgroups[0].name, "/apps/batch");
+        assert_eq!(line.adjusted_cgroups[0].reduced_memory, 8420 * PAGE);
+        assert_eq!(line.limits_after["/apps/web"], 240 * MIB);
+    }
+
+    #[test]
+    fn donors_below_need_are_combined_with_headroom() {
+        // H = ⌊0.9 × 1000⌋ − 884 = 16 MiB; spares 185 + 40 MiB would do alone,
+        // so shrink cache only: spare 10 MiB via a 90 MiB floor.
+        let mut s = donor_case();
+        s.global.usage = 884 * MIB;
+        s.cgroups.remove(1); // drop batch
+        s.cgroups[2].phase1 = p1(90 * MIB, 95 * MIB, 40 * MIB); // cache: spare 10 MiB
+        let plan = decide(&s, 0);
+        // Not enough together (16 + 10 < 40): everything, partial.
+        assert_eq!(plan.added_to_target(), 26 * MIB);
+        assert_eq!(plan.reclaimed(), 10 * MIB);
+        assert_eq!(plan.changes[0].new, 90 * MIB);
+        assert_eq!((plan.from_global, plan.from_donors), (16 * MIB, 10 * MIB));
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Mixed, Outcome::Partial)
+        );
+
+        // With a 30 MiB spare, 16 + 30 ≥ 40: 24 MiB from the donor, resolved.
+        s.cgroups[2].phase1 = p1(70 * MIB, 95 * MIB, 40 * MIB);
+        let plan = decide(&s, 0);
+        assert_eq!(plan.added_to_target(), 40 * MIB);
+        assert_eq!(plan.reclaimed(), 24 * MIB);
+        assert_eq!((plan.from_global, plan.from_donors), (16 * MIB, 24 * MIB));
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Mixed, Outcome::Resolved)
+        );
+    }
+
+    #[test]
+    fn nothing_to_give_is_a_fallback_kill() {
+        let s = snap(
+            Some(1000 * MIB),
+            1000 * MIB,
+            vec![cg("/apps/web", Some(200 * MIB), 200 * MIB, None)],
+        );
+        let plan = decide(&s, 0);
+        assert!(plan.is_empty());
+        assert_eq!(plan.needed, 40 * MIB);
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::None, Outcome::FallbackKill)
+        );
+    }
+
+    #[test]
+    fn unlimited_or_unknown_target_gets_nothing() {
+        let s = snap(None, 0, vec![cg("/apps/web", None, 200 * MIB, None)]);
+        let plan = decide(&s, 0);
+        assert!(plan.is_empty());
+        assert_eq!((plan.needed, plan.outcome), (0, Outcome::FallbackKill));
+        let plan = decide(&s, 7);
+        assert!(plan.is_empty());
+        assert_eq!(plan.outcome, Outcome::FallbackKill);
+    }
+
+    #[test]
+    fn partial_raise_below_the_targets_floor_is_not_made() {
+        // web's limit 10 MiB is below its floor 100 MiB; only 8 MiB available.
+        let s = snap(
+            Some(1000 * MIB),
+            892 * MIB,
+            vec![cg(
+                "/apps/web",
+                Some(10 * MIB),
+                10 * MIB,
+                p1(100 * MIB, 200 * MIB, 150 * MIB),
+            )],
+        );
+        let plan = decide(&s, 0);
+        assert!(plan.is_empty());
+        assert_eq!(plan.needed, 190 * MIB);
+        assert_eq!(plan.outcome, Outcome::FallbackKill);
+    }
+
+    #[test]
+    fn nested_cgroups_are_not_donors_to_each_other_nor_counted_twice() {
+        let under = p1(0, 100 * MIB, 90 * MIB);
+        let s = snap(
+            Some(1000 * MIB),
+            900 * MIB,
+            vec![
+                cg("/apps/web", Some(200 * MIB), 200 * MIB, None),
+                cg("/apps/web/child", Some(200 * MIB), 10 * MIB, under.clone()),
+                cg("/apps/batch", Some(200 * MIB), 10 * MIB, under.clone()),
+                cg("/apps/batch/a", Some(200 * MIB), 10 * MIB, under.clone()),
+                cg("/apps/batchx", Some(200 * MIB), 10 * MIB, under),
+            ],
+        );
+        let cfg = PolicyConfig::default();
+        let got: Vec<usize> = donors(&s, 0, &cfg).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(got, vec![2, 4]);
+        // The child's OOM may not shrink its parent.
+        let got: Vec<usize> = donors(&s, 1, &cfg).into_iter().map(|(i, _)| i).collect();
+        assert_eq!(got, vec![2, 4]);
+    }
+
+    #[test]
+    fn tick_changes_nothing() {
+        let s = donor_case();
+        let plan = Proportional.decide(&s, &Trigger::Tick, &PolicyConfig::default());
+        assert!(plan.is_empty());
+        assert_eq!(Proportional.tick_interval_ns(), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn plans_are_safe_exact_and_deterministic((s, trigger, cfg) in arb_case(true)) {
+            let plan = Proportional.decide(&s, &trigger, &cfg);
+            prop_assert_eq!(check_plan(&s, &plan, &cfg), Ok(()));
+            prop_assert_eq!(&plan, &Proportional.decide(&s, &trigger, &cfg));
+            let Trigger::Oom { cgroup: x, .. } = trigger else { unreachable!() };
+            let h = headroom(&s.global, &cfg);
+            for c in &plan.changes {
+                let v = &s.cgroups[c.cgroup];
+                prop_assert!(c.new >= v.floor());
+                if c.cgroup == x {
+                    prop_assert_eq!(c.reason, Reason::Grant);
+                    prop_assert!(c.new > c.old.unwrap());
+                } else {
+                    prop_assert_eq!(c.reason, Reason::Donate);
+                    let old = c.old.unwrap();
+                    prop_assert!(c.new < old);
+                    prop_assert!(c.new >= v.usage + guard(old, &cfg));
+                    prop_assert!(v.usage < v.phase1.as_ref().unwrap().median);
+                }
+            }
+            prop_assert!(plan.from_global <= h);
+            // Exact: the target gets what the donors give plus the global part.
+            prop_assert_eq!(plan.added_to_target(), plan.reclaimed() + plan.from_global);
+            prop_assert_eq!(plan.from_donors, plan.reclaimed());
+            match plan.source {
+                Source::Donors => prop_assert_eq!(plan.added_to_target(), plan.reclaimed()),
+                Source::Global => prop_assert_eq!(plan.reclaimed(), 0),
+                Source::None => prop_assert!(plan.is_empty()),
+                Source::Mixed => prop_assert!(plan.from_global > 0 && plan.reclaimed() > 0),
+            }
+            match plan.outcome {
+                Outcome::Resolved => prop_assert_eq!(plan.added_to_target(), plan.needed),
+                Outcome::Partial => prop_assert!(plan.added_to_target() > 0 && plan.added_to_target() < plan.needed),
+                Outcome::FallbackKill => prop_assert!(plan.is_empty()),
+                Outcome::DryRun => prop_assert!(false, "policies never dry-run"),
+            }
+            // Step 1 is taken whenever the headroom covers the need.
+            if let Some(n) = need(&s, x, &cfg) {
+                if h >= n {
+                    prop_assert_eq!(plan.changes.len(), 1);
+                    prop_assert_eq!(plan.from_global, n);
+                }
+            }
+        }
+
+        #[test]
+        fn plans_are_safe_with_unaligned_values((s, trigger, cfg) in arb_case(false)) {
+            let plan = Proportional.decide(&s, &trigger, &cfg);
+            prop_assert_eq!(check_plan(&s, &plan, &cfg), Ok(()));
+            prop_assert!(plan.added_to_target() <= plan.reclaimed() + plan.from_global);
+        }
+    }
+}

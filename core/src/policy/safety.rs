@@ -163,9 +163,22 @@ pub fn align_up(x: u64, page: u64) -> u64 {
 }
 
 /// `ratio × x`, rounded up, saturating (a NaN or negative ratio gives 0).
+/// A product within floating-point noise of a whole number is that number
+/// (`0.05 × 300 MiB` is 15 MiB, not 15 MiB + 1).
 pub fn scale_up(x: u64, ratio: f64) -> u64 {
+    let v = x as f64 * ratio;
     // `as` saturates: NaN and negatives go to 0, overflow to u64::MAX.
-    (x as f64 * ratio).ceil() as u64
+    (if near_whole(v) { v.round() } else { v.ceil() }) as u64
+}
+
+/// `ratio × x`, rounded down, saturating; like [`scale_up`] for noise.
+pub fn scale_down(x: u64, ratio: f64) -> u64 {
+    let v = x as f64 * ratio;
+    (if near_whole(v) { v.round() } else { v.floor() }) as u64
+}
+
+fn near_whole(v: f64) -> bool {
+    (v - v.round()).abs() <= v.abs() * 1e-12
 }
 
 /// The guard kept above a donor's usage: `max(guard_min, ⌈guard_ratio·limit⌉)`.
@@ -201,7 +214,7 @@ pub fn headroom(global: &GlobalView, cfg: &PolicyConfig) -> u64 {
     let h = match global.effective_limit() {
         None => UNBOUNDED_HEADROOM,
         Some(l) => {
-            let budget = (l as f64 * cfg.threshold).floor() as u64;
+            let budget = scale_down(l, cfg.threshold);
             budget.saturating_sub(global.usage).min(UNBOUNDED_HEADROOM)
         }
     };
@@ -322,4 +335,220 @@ pub fn check_plan(snap: &Snapshot, plan: &Plan, cfg: &PolicyConfig) -> Result<()
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Outcome, Source};
+    use crate::policy::plan::Reason;
+    use crate::policy::test_snapshots::*;
+
+    fn cfg() -> PolicyConfig {
+        PolicyConfig::default()
+    }
+
+    #[test]
+    fn guard_floor_spare_headroom_by_hand() {
+        let c = cfg();
+        assert_eq!(guard(0, &c), 4 * MIB);
+        assert_eq!(guard(80 * MIB, &c), 4 * MIB);
+        assert_eq!(guard(300 * MIB, &c), 15 * MIB);
+        assert_eq!(guard(1000 * MIB, &c), 50 * MIB);
+        let d = cg("/apps/d", Some(300 * MIB), 100 * MIB, p1(50 * MIB, 0, 0));
+        assert_eq!(floor(&d), 50 * MIB);
+        assert_eq!(lowest_safe_limit(&d, &c), 115 * MIB);
+        assert_eq!(spare(&d, &c), 185 * MIB);
+        let high_floor = cg("/apps/d", Some(300 * MIB), 100 * MIB, p1(200 * MIB, 0, 0));
+        assert_eq!(spare(&high_floor, &c), 100 * MIB);
+        let over = cg("/apps/d", Some(300 * MIB), 299 * MIB, None);
+        assert_eq!(spare(&over, &c), 0);
+        assert_eq!(spare(&cg("/apps/d", None, 0, None), &c), 0);
+        // Unaligned: limit rounded down, lowest safe limit rounded up.
+        let odd = cg("/apps/d", Some(300 * MIB + 1), 100 * MIB + 1, None);
+        assert_eq!(spare(&odd, &c), 185 * MIB - PAGE);
+        let g = |limit, usage, host| GlobalView {
+            name: name("/"),
+            limit,
+            usage,
+            host_memory: host,
+        };
+        assert_eq!(
+            headroom(&g(Some(1000 * MIB), 800 * MIB, None), &c),
+            100 * MIB
+        );
+        assert_eq!(headroom(&g(Some(1000 * MIB), 950 * MIB, None), &c), 0);
+        assert_eq!(
+            headroom(&g(None, 800 * MIB, Some(1000 * MIB)), &c),
+            100 * MIB
+        );
+        assert_eq!(headroom(&g(Some(1000 * MIB), 0, Some(10)), &c), 900 * MIB);
+        assert_eq!(headroom(&g(None, 800 * MIB, None), &c), UNBOUNDED_HEADROOM);
+        assert_eq!(
+            headroom(&g(Some(u64::MAX), 0, None), &c),
+            UNBOUNDED_HEADROOM
+        );
+        // ⌊0.9 × 1 GiB⌋ = 966367641.6 → aligned down to a page.
+        assert_eq!(headroom(&g(Some(1024 * MIB), 0, None), &c), 966_365_184);
+    }
+
+    #[test]
+    fn alignment_and_scaling() {
+        assert_eq!(align_down(8191, 4096), 4096);
+        assert_eq!(align_up(4097, 4096), 8192);
+        assert_eq!(align_up(u64::MAX, 4096), u64::MAX - 4095);
+        assert_eq!(align_up(5, 0), 5);
+        assert_eq!(scale_up(314_572_800, 0.05), 15_728_640);
+        assert_eq!(scale_up(10, 0.25), 3);
+        assert_eq!(scale_down(10, 0.25), 2);
+        assert_eq!(scale_up(10, f64::NAN), 0);
+        assert_eq!(scale_up(10, -1.0), 0);
+        assert_eq!(scale_up(u64::MAX, 2.0), u64::MAX);
+    }
+
+    /// web (target) and batch (donor) under /apps, 100 MiB of headroom.
+    fn case() -> (Snapshot, Plan) {
+        let s = snap(
+            Some(1000 * MIB),
+            800 * MIB,
+            vec![
+                cg("/apps/web", Some(100 * MIB), 100 * MIB, p1(50 * MIB, 0, 0)),
+                cg(
+                    "/apps/batch",
+                    Some(300 * MIB),
+                    100 * MIB,
+                    p1(50 * MIB, 0, 200 * MIB),
+                ),
+            ],
+        );
+        let plan = Plan {
+            target: Some(0),
+            needed: 150 * MIB,
+            changes: vec![
+                Change {
+                    cgroup: 1,
+                    old: Some(300 * MIB),
+                    new: 250 * MIB,
+                    reason: Reason::Donate,
+                },
+                Change {
+                    cgroup: 0,
+                    old: Some(100 * MIB),
+                    new: 250 * MIB,
+                    reason: Reason::Grant,
+                },
+            ],
+            from_global: 100 * MIB,
+            from_donors: 50 * MIB,
+            source: Source::Mixed,
+            outcome: Outcome::Resolved,
+        };
+        (s, plan)
+    }
+
+    fn violation(f: impl FnOnce(&mut Snapshot, &mut Plan)) -> SafetyViolation {
+        let (mut s, mut plan) = case();
+        f(&mut s, &mut plan);
+        check_plan(&s, &plan, &cfg()).unwrap_err()
+    }
+
+    #[test]
+    fn check_plan_accepts_a_safe_plan() {
+        let (s, plan) = case();
+        assert_eq!(check_plan(&s, &plan, &cfg()), Ok(()));
+    }
+
+    #[test]
+    fn check_plan_names_every_broken_rule() {
+        use SafetyViolation as V;
+        assert!(matches!(
+            violation(|_, p| p.changes[0].cgroup = 9),
+            V::UnknownCgroup { index: 9, len: 2 }
+        ));
+        assert!(matches!(
+            violation(|_, p| p.changes[1] = Change {
+                cgroup: 1,
+                ..p.changes[1]
+            }),
+            V::DuplicateChange { .. } | V::StaleLimit { .. }
+        ));
+        assert!(matches!(
+            violation(|_, p| {
+                let again = p.changes[0];
+                p.changes.insert(1, again);
+            }),
+            V::DuplicateChange { .. }
+        ));
+        assert!(matches!(
+            violation(|_, p| p.changes[0].old = Some(299 * MIB)),
+            V::StaleLimit { .. }
+        ));
+        assert!(matches!(
+            violation(|s, _| s.cgroups[1].limit = None),
+            V::Unlimited { .. }
+        ));
+        assert!(matches!(
+            violation(|_, p| p.changes[0].new = 300 * MIB),
+            V::NoOp { .. }
+        ));
+        assert!(matches!(
+            violation(|_, p| p.changes[0].new = 250 * MIB + 1),
+            V::Unaligned { .. }
+        ));
+        assert!(matches!(
+            violation(|s, _| s.cgroups[1].phase1 = p1(260 * MIB, 0, 0)),
+            V::BelowFloor { floor, .. } if floor == 260 * MIB
+        ));
+        // A raise that stays below the floor is refused too.
+        assert!(matches!(
+            violation(|s, _| s.cgroups[0].phase1 = p1(260 * MIB, 0, 0)),
+            V::BelowFloor { .. }
+        ));
+        // usage 240 MiB + guard 15 MiB > 250 MiB.
+        assert!(matches!(
+            violation(|s, _| s.cgroups[1].usage = 240 * MIB),
+            V::BelowUsageGuard { guard, .. } if guard == 15 * MIB
+        ));
+        assert!(matches!(
+            violation(|_, p| p.changes.swap(0, 1)),
+            V::GrowBeforeShrink { .. }
+        ));
+        assert!(matches!(
+            violation(|s, _| s.global.name = name("/apps/batch")),
+            V::GlobalLowered { .. }
+        ));
+        assert!(matches!(
+            violation(|s, _| s.global.name = name("/other")),
+            V::OutsideRoot { .. }
+        ));
+        assert!(matches!(
+            violation(|s, _| s.global.usage = 860 * MIB),
+            V::OverBudget { .. }
+        ));
+        assert!(matches!(
+            violation(|_, p| (p.from_global, p.from_donors) = (50 * MIB, 100 * MIB)),
+            V::Bookkeeping { .. }
+        ));
+        assert!(matches!(
+            violation(|_, p| p.from_global = 0),
+            V::Bookkeeping { .. }
+        ));
+    }
+
+    #[test]
+    fn check_change_rechecks_a_write_against_fresh_values() {
+        let (s, plan) = case();
+        let mut donor = s.cgroups[1].clone();
+        assert_eq!(check_change(&donor, &plan.changes[0], &cfg()), Ok(()));
+        donor.usage = 236 * MIB; // grew since the snapshot
+        assert!(matches!(
+            check_change(&donor, &plan.changes[0], &cfg()),
+            Err(SafetyViolation::BelowUsageGuard { .. })
+        ));
+        donor.limit = Some(280 * MIB); // changed by someone else
+        assert!(matches!(
+            check_change(&donor, &plan.changes[0], &cfg()),
+            Err(SafetyViolation::StaleLimit { .. })
+        ));
+    }
 }

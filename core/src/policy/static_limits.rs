@@ -35,3 +35,27 @@ impl Policy for StaticLimits {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::audit::Source;
+    use crate::policy::test_snapshots::arb_case;
+
+    proptest! {
+        #[test]
+        fn never_changes_anything((s, trigger, cfg) in arb_case(false)) {
+            let mut p = StaticLimits;
+            p.observe(&s);
+            for t in [trigger, Trigger::Tick] {
+                let plan = p.decide(&s, &t, &cfg);
+                prop_assert!(plan.is_empty());
+                prop_assert_eq!(plan.source, Source::None);
+                prop_assert_eq!(plan.granted(), 0);
+            }
+            prop_assert_eq!(p.decide(&s, &trigger, &cfg).outcome, Outcome::FallbackKill);
+        }
+    }
+}

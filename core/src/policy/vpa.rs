@@ -79,3 +79,87 @@ fn bump(snap: &Snapshot, x: usize, usage: u64, cfg: &PolicyConfig) -> Plan {
     let _ = b.grow_by(x, give, Reason::Grant);
     b.finish(Some(x), needed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Source;
+    use crate::policy::safety::check_plan;
+    use crate::policy::test_snapshots::*;
+
+    fn run(s: &Snapshot, usage: u64, kind: OomKind) -> Plan {
+        let cfg = PolicyConfig::default();
+        let plan = Vpa.decide(s, &oom(0, usage, kind), &cfg);
+        assert_eq!(check_plan(s, &plan, &cfg), Ok(()));
+        plan
+    }
+
+    fn one(limit: u64, global_usage: u64) -> Snapshot {
+        snap(
+            Some(2000 * MIB),
+            global_usage,
+            vec![cg("/apps/web", Some(limit), limit, None)],
+        )
+    }
+
+    #[test]
+    fn bump_is_the_larger_of_ratio_and_minimum() {
+        let cfg = PolicyConfig::default();
+        assert_eq!(bumped_limit(200 * MIB, &cfg), 300 * MIB);
+        assert_eq!(bumped_limit(1000 * MIB, &cfg), 1200 * MIB);
+        assert_eq!(bumped_limit(500 * MIB, &cfg), 600 * MIB);
+        assert_eq!(bumped_limit(1, &cfg), 100 * MIB + PAGE);
+    }
+
+    #[test]
+    fn raises_from_the_headroom_after_a_kill() {
+        let plan = run(&one(200 * MIB, 0), 200 * MIB, OomKind::OomKill);
+        assert_eq!(plan.changes[0].new, 300 * MIB);
+        assert_eq!(plan.needed, 100 * MIB);
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Global, Outcome::Resolved)
+        );
+        // Rescue: the held-back kill counts as one.
+        assert_eq!(
+            run(&one(200 * MIB, 0), 200 * MIB, OomKind::Oom).changes[0].new,
+            300 * MIB
+        );
+        // 1.2 × 1000 MiB beats + 100 MiB.
+        assert_eq!(
+            run(&one(1000 * MIB, 0), 1000 * MIB, OomKind::OomKill).changes[0].new,
+            1200 * MIB
+        );
+    }
+
+    #[test]
+    fn capped_by_the_headroom_and_never_from_donors() {
+        // headroom = 1800 − 1760 = 40 MiB; a donor with spare is ignored.
+        let mut s = one(200 * MIB, 1760 * MIB);
+        s.cgroups.push(cg(
+            "/apps/batch",
+            Some(500 * MIB),
+            MIB,
+            p1(0, 10 * MIB, 5 * MIB),
+        ));
+        let plan = run(&s, 200 * MIB, OomKind::OomKill);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].new, 240 * MIB);
+        assert_eq!(
+            (plan.source, plan.outcome),
+            (Source::Global, Outcome::Partial)
+        );
+        let full = run(&one(200 * MIB, 1800 * MIB), 200 * MIB, OomKind::OomKill);
+        assert!(full.is_empty());
+        assert_eq!(full.outcome, Outcome::FallbackKill);
+    }
+
+    #[test]
+    fn ignores_pressure_and_never_lowers() {
+        assert!(run(&one(200 * MIB, 0), 200 * MIB, OomKind::Pressure).is_empty());
+        // Limit already above the bump (a second rescue round): nothing.
+        let plan = run(&one(300 * MIB, 0), 200 * MIB, OomKind::Oom);
+        assert!(plan.is_empty());
+        assert_eq!((plan.needed, plan.outcome), (0, Outcome::FallbackKill));
+    }
+}
