@@ -4,3 +4,4 @@
 //! under a uniquely named parent (`cgcal-test-<pid>-<n>`) through
 //! `cgcal_testkit::LiveCgroup`, which removes them on drop, and print a SKIP
 //! line where the machine has no writable memory cgroup.
+mod cgroupfs_live;

@@ -57,7 +57,8 @@ fn open_options(write: bool) -> OpenOptions {
     o
 }
 
-/// Maps an I/O error on a cgroup's file: ENODEV (kernfs node removed) or
+/// Maps an I/O error on a cgroup's file: ENODEV (what kernfs answers on a
+/// file kept open in a removed cgroup) or
 /// ENOENT while the directory is gone become [`CgroupFsError::Gone`]; ELOOP
 /// (O_NOFOLLOW on a symlink) becomes [`CgroupFsError::Symlink`]; EBUSY
 /// becomes [`CgroupFsError::Busy`].
@@ -148,13 +149,6 @@ impl ControlFile {
                 max: MAX_FILE_BYTES,
             },
         })?;
-        // kernfs keeps the file of a removed cgroup readable only to report
-        // ENODEV; a plain directory (test fixtures) gives an empty read.
-        if n == 0 && !self.path.parent().is_some_and(Path::is_dir) {
-            return Err(CgroupFsError::Gone {
-                cgroup: cgroup.clone(),
-            });
-        }
         let text = std::str::from_utf8(&buf.bytes[..n]).map_err(|_| CgroupFsError::Parse {
             path: self.path.clone(),
             source: ParseError::NotUtf8,

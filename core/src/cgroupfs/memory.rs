@@ -567,3 +567,176 @@ impl Cgroup for MemoryCgroup {
         self.read(|s| s.procs.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn name(s: &str) -> CgroupName {
+        CgroupName::parse(s).unwrap()
+    }
+
+    fn eventfd_count(fd: OwnedFd) -> Option<u64> {
+        let mut f = File::from(fd);
+        let mut b = [0u8; 8];
+        f.read_exact(&mut b).ok().map(|_| u64::from_ne_bytes(b))
+    }
+
+    #[test]
+    fn v1_limit_below_usage_is_busy_unless_reclaimable() {
+        let fs = MemoryFs::new(CgroupVersion::V1, CgroupName::root());
+        let a = name("/a");
+        fs.insert(&a, 100 << 20, Some(200 << 20)).unwrap();
+        fs.update(&a, |s| s.inactive_file = 10 << 20).unwrap();
+        let mut cg = fs.open(&a).unwrap();
+        let err = cg.set_limit(Some(50 << 20)).unwrap_err();
+        assert!(err.is_busy(), "{err}");
+        assert_eq!(cg.limit().unwrap(), Some(200 << 20), "old limit stays");
+        assert_eq!(cg.usage().unwrap(), 90 << 20, "inactive file reclaimed");
+        cg.set_limit(Some((95 << 20) + 100)).unwrap();
+        assert_eq!(
+            cg.limit().unwrap(),
+            Some(95 << 20),
+            "rounded down to a page"
+        );
+        assert_eq!(
+            fs.writes(),
+            vec![
+                FakeWrite::Limit {
+                    cgroup: a.clone(),
+                    value: Some(50 << 20),
+                    accepted: false
+                },
+                FakeWrite::Limit {
+                    cgroup: a.clone(),
+                    value: Some((95 << 20) + 100),
+                    accepted: true
+                },
+            ]
+        );
+        assert!(matches!(
+            cg.set_high(None),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn v2_limit_below_usage_kills() {
+        let fs = MemoryFs::new(CgroupVersion::V2, CgroupName::root());
+        let a = name("/a");
+        fs.insert(&a, 100 << 20, None).unwrap();
+        let mut cg = fs.open(&a).unwrap();
+        cg.set_limit(Some(60 << 20)).unwrap();
+        let st = fs.state(&a).unwrap();
+        assert_eq!(
+            (st.usage, st.limit, st.oom_kill, st.oom),
+            (60 << 20, Some(60 << 20), 1, 1)
+        );
+        let o = cg.oom_state().unwrap();
+        assert_eq!((o.oom, o.oom_kill, o.under_oom), (Some(1), 1, None));
+        assert!(matches!(
+            cg.oom_eventfd(),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+        cg.set_high(Some(50 << 20)).unwrap();
+        assert_eq!(cg.high().unwrap(), Some(50 << 20));
+    }
+
+    #[test]
+    fn v1_oom_eventfd_fires_on_oom_of_self_or_ancestor_and_on_removal() {
+        let fs = MemoryFs::new(CgroupVersion::V1, CgroupName::root());
+        let (a, b) = (name("/a"), name("/a/b"));
+        fs.insert(&b, 10, Some(4096)).unwrap();
+        let mut cb = fs.open(&b).unwrap();
+        let efd = cb.oom_eventfd().unwrap();
+        let efd2 = cb.oom_eventfd().unwrap();
+        let quiet = cb.oom_eventfd().unwrap();
+        fs.trigger_oom(&a).unwrap();
+        assert_eq!(
+            eventfd_count(efd),
+            Some(1),
+            "ancestor OOM reaches descendants"
+        );
+        assert_eq!(fs.state(&a).unwrap().oom_kill, 1);
+        fs.remove(&b).unwrap();
+        assert_eq!(eventfd_count(efd2), Some(2), "OOM plus removal");
+        assert!(cb.usage().unwrap_err().is_gone());
+        drop(quiet);
+        let c = name("/c");
+        fs.insert(&c, 0, None).unwrap();
+        let mut cc = fs.open(&c).unwrap();
+        assert_eq!(
+            eventfd_count(cc.oom_eventfd().unwrap()),
+            None,
+            "nothing yet"
+        );
+    }
+
+    #[test]
+    fn v1_oom_kill_disable_and_under_oom() {
+        let fs = MemoryFs::new(CgroupVersion::V1, CgroupName::root());
+        let a = name("/a");
+        fs.insert(&a, 64 << 20, Some(64 << 20)).unwrap();
+        let mut cg = fs.open(&a).unwrap();
+        cg.set_oom_kill_disable(true).unwrap();
+        fs.trigger_oom(&a).unwrap();
+        let o = cg.oom_state().unwrap();
+        assert_eq!(
+            (o.under_oom, o.oom_kill, o.oom_kill_disable),
+            (Some(true), 0, Some(true))
+        );
+        assert_eq!(
+            eventfd_count(cg.oom_eventfd().unwrap()),
+            Some(1),
+            "already under OOM"
+        );
+        cg.set_limit(Some(128 << 20)).unwrap();
+        assert_eq!(cg.oom_state().unwrap().under_oom, Some(false));
+        fs.trigger_oom(&a).unwrap();
+        cg.set_oom_kill_disable(false).unwrap();
+        let o = cg.oom_state().unwrap();
+        assert_eq!((o.under_oom, o.oom_kill), (Some(false), 1), "fallback kill");
+        assert_eq!(cg.failcnt().unwrap(), Some(2));
+    }
+
+    #[test]
+    fn tree_operations_and_thresholds() {
+        let fs = MemoryFs::new(CgroupVersion::V1, name("/top"));
+        assert!(matches!(
+            fs.insert(&name("/elsewhere"), 0, None),
+            Err(CgroupFsError::OutsideRoot { .. })
+        ));
+        fs.create(&name("/top/a")).unwrap();
+        assert!(matches!(
+            fs.create(&name("/top/a")),
+            Err(CgroupFsError::AlreadyExists { .. })
+        ));
+        assert!(fs.create(&name("/top/x/y")).unwrap_err().is_gone());
+        fs.create(&name("/top/a/b")).unwrap();
+        assert!(
+            fs.remove(&name("/top/a")).unwrap_err().is_busy(),
+            "has a child"
+        );
+        assert_eq!(
+            fs.list().unwrap(),
+            vec![name("/top"), name("/top/a"), name("/top/a/b")]
+        );
+        let mut cg = fs.open(&name("/top/a/b")).unwrap();
+        let t = cg.usage_threshold_eventfd(1000).unwrap();
+        fs.set_usage(&name("/top/a/b"), 500).unwrap();
+        fs.set_usage(&name("/top/a/b"), 1500).unwrap();
+        assert_eq!(eventfd_count(t), Some(1));
+        assert_eq!(cg.peak().unwrap(), Some(1500));
+        assert_eq!(cg.stat().unwrap().anon(), Some(1500));
+        fs.update(&name("/top/a/b"), |s| s.procs = vec![7]).unwrap();
+        assert!(
+            fs.remove(&name("/top/a/b")).unwrap_err().is_busy(),
+            "has tasks"
+        );
+        assert_eq!(cg.procs().unwrap(), vec![7]);
+        assert!(fs.dir_of(&name("/top")).is_err());
+        assert!(!fs.exists(&name("/nope")));
+    }
+}

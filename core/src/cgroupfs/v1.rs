@@ -265,3 +265,146 @@ impl Cgroup for V1Cgroup {
         self.procs.parse(&mut self.buf, &self.name, parse_procs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroupfs::fixture::FixtureTree;
+
+    fn name(s: &str) -> CgroupName {
+        CgroupName::parse(s).unwrap()
+    }
+
+    fn fixture() -> (tempfile::TempDir, FixtureTree) {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = FixtureTree::new(dir.path(), CgroupVersion::V1).unwrap();
+        tree.add("apps", 96 << 20, None).unwrap();
+        tree.add("apps/web", 64 << 20, Some(128 << 20)).unwrap();
+        (dir, tree)
+    }
+
+    #[test]
+    fn reads_a_v1_tree() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        assert_eq!(fs.version(), CgroupVersion::V1);
+        let listed: Vec<String> = fs.list().unwrap().iter().map(|n| n.to_string()).collect();
+        assert_eq!(listed, ["/", "/apps", "/apps/web"]);
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        assert_eq!(web.usage().unwrap(), 64 << 20);
+        assert_eq!(web.limit().unwrap(), Some(128 << 20));
+        assert_eq!(web.peak().unwrap(), Some(64 << 20));
+        assert_eq!(web.failcnt().unwrap(), Some(0));
+        let stat = web.stat().unwrap();
+        assert_eq!(stat.inactive_file(), Some(8 << 20));
+        assert_eq!(web.inactive_file().unwrap(), Some(8 << 20));
+        assert_eq!(stat.anon(), Some(48 << 20));
+        let oom = web.oom_state().unwrap();
+        assert_eq!(
+            (oom.oom, oom.oom_kill, oom.under_oom, oom.oom_kill_disable),
+            (None, 0, Some(false), Some(false))
+        );
+        assert_eq!(fs.open(&name("/apps")).unwrap().limit().unwrap(), None);
+        assert_eq!(web.procs().unwrap(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn rereads_through_the_kept_open_file() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        assert_eq!(web.usage().unwrap(), 64 << 20);
+        tree.set_usage("apps/web", 70 << 20).unwrap();
+        assert_eq!(web.usage().unwrap(), 70 << 20);
+        tree.write(
+            "apps/web",
+            "memory.oom_control",
+            "oom_kill_disable 1\nunder_oom 1\noom_kill 2\n",
+        )
+        .unwrap();
+        let oom = web.oom_state().unwrap();
+        assert_eq!(
+            (oom.oom_kill, oom.under_oom, oom.oom_kill_disable),
+            (2, Some(true), Some(true))
+        );
+        tree.write("apps/web", "cgroup.procs", "12\n34\n").unwrap();
+        assert_eq!(web.procs().unwrap(), vec![12, 34]);
+    }
+
+    #[test]
+    fn writes_limits_and_oom_kill_disable() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        web.set_limit(Some(100 << 20)).unwrap();
+        assert_eq!(web.limit().unwrap(), Some(100 << 20));
+        web.set_limit(None).unwrap();
+        let raw = std::fs::read_to_string(tree.dir("apps/web").join(LIMIT)).unwrap();
+        assert_eq!(raw, "-1");
+        web.set_oom_kill_disable(true).unwrap();
+        let raw = std::fs::read_to_string(tree.dir("apps/web").join(OOM_CONTROL)).unwrap();
+        assert_eq!(raw, "1");
+        assert!(matches!(web.high(), Err(CgroupFsError::Unsupported { .. })));
+        assert!(matches!(
+            web.set_high(None),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            web.events_file(),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            web.psi_trigger(1, 2),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn removed_cgroup_is_gone() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        let mut fresh = fs.open(&name("/apps/web")).unwrap();
+        assert_eq!(web.usage().unwrap(), 64 << 20);
+        std::fs::remove_dir_all(tree.dir("apps/web")).unwrap();
+        // Not yet opened: ENOENT in a missing directory.
+        assert!(fresh.usage().unwrap_err().is_gone());
+        assert!(fresh.peak().unwrap_err().is_gone());
+        // A plain file kept open stays readable after unlink; kernfs answers
+        // ENODEV instead (checked by the live tests).
+        drop(web);
+        assert!(fs.open(&name("/apps/web")).err().unwrap().is_gone());
+        assert!(!fs.exists(&name("/apps/web")));
+    }
+
+    #[test]
+    fn refuses_symlinked_and_outside_names() {
+        let (d, tree) = fixture();
+        let elsewhere = d.path().join("../");
+        std::os::unix::fs::symlink(&elsewhere, tree.dir("apps/sneaky")).unwrap();
+        let fs = V1Fs::on_plain_dir_for_tests(tree.root_dir(), name("/"));
+        assert!(matches!(
+            fs.open_cgroup(&name("/apps/sneaky")),
+            Err(CgroupFsError::Symlink { .. })
+        ));
+        // The walk skips the symlink.
+        assert!(!fs.list().unwrap().contains(&name("/apps/sneaky")));
+        let scoped = V1Fs::on_plain_dir_for_tests(&tree.dir("apps"), name("/apps"));
+        assert!(matches!(
+            scoped.open_cgroup(&name("/other")),
+            Err(CgroupFsError::OutsideRoot { .. })
+        ));
+        assert_eq!(
+            scoped
+                .open_cgroup(&name("/apps/web"))
+                .unwrap()
+                .usage()
+                .unwrap(),
+            64 << 20
+        );
+        assert_eq!(
+            scoped.dir_of(&name("/apps/web")).unwrap(),
+            tree.dir("apps/web")
+        );
+    }
+}

@@ -298,3 +298,182 @@ impl Cgroup for V2Cgroup {
         self.procs.parse(&mut self.buf, &self.name, parse_procs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+
+    use super::*;
+    use crate::cgroupfs::fixture::FixtureTree;
+
+    fn name(s: &str) -> CgroupName {
+        CgroupName::parse(s).unwrap()
+    }
+
+    fn fixture() -> (tempfile::TempDir, FixtureTree) {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = FixtureTree::new(dir.path(), CgroupVersion::V2).unwrap();
+        tree.add("apps", 96 << 20, None).unwrap();
+        tree.add("apps/web", 64 << 20, Some(128 << 20)).unwrap();
+        (dir, tree)
+    }
+
+    #[test]
+    fn reads_a_v2_tree() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        assert_eq!(fs.version(), CgroupVersion::V2);
+        assert_eq!(fs.list().unwrap().len(), 3);
+        let mut root = fs.open(&CgroupName::root()).unwrap();
+        assert!(matches!(
+            root.usage(),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+        assert_eq!(root.limit().unwrap(), None);
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        assert_eq!(web.usage().unwrap(), 64 << 20);
+        assert_eq!(web.limit().unwrap(), Some(128 << 20));
+        assert_eq!(web.high().unwrap(), None);
+        assert_eq!(web.peak().unwrap(), Some(64 << 20));
+        assert_eq!(web.failcnt().unwrap(), Some(0));
+        assert_eq!(web.inactive_file().unwrap(), Some(8 << 20));
+        let stat = web.stat().unwrap();
+        assert_eq!(stat.get("kernel_stack"), Some(16384));
+        assert_eq!(stat.anon(), Some(48 << 20));
+        assert_eq!(fs.open(&name("/apps")).unwrap().limit().unwrap(), None);
+    }
+
+    #[test]
+    fn oom_state_attributes_kills_locally() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut apps = fs.open(&name("/apps")).unwrap();
+        tree.write(
+            "apps",
+            "memory.events",
+            "low 0\nhigh 3\nmax 9\noom 2\noom_kill 5\noom_group_kill 0\n",
+        )
+        .unwrap();
+        tree.write(
+            "apps",
+            "memory.events.local",
+            "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\noom_group_kill 0\n",
+        )
+        .unwrap();
+        let s = apps.oom_state().unwrap();
+        assert_eq!(s.oom, Some(2));
+        assert_eq!(s.oom_kill, 1, "kills of this cgroup only (events.local)");
+        assert_eq!((s.max_events, s.high_events), (Some(9), Some(3)));
+        assert_eq!((s.under_oom, s.oom_kill_disable), (None, None));
+        assert_eq!(apps.failcnt().unwrap(), Some(9));
+        // Before 5.2 there is no events.local: the hierarchical counter is used.
+        std::fs::remove_file(tree.dir("apps").join(EVENTS_LOCAL)).unwrap();
+        let mut fresh = fs.open(&name("/apps")).unwrap();
+        assert_eq!(fresh.oom_state().unwrap().oom_kill, 5);
+    }
+
+    #[test]
+    fn missing_peak_is_none_and_remembered() {
+        let (_d, tree) = fixture();
+        std::fs::remove_file(tree.dir("apps/web").join(PEAK)).unwrap();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        assert_eq!(web.peak().unwrap(), None);
+        tree.write("apps/web", PEAK, "1\n").unwrap();
+        assert_eq!(web.peak().unwrap(), None);
+    }
+
+    #[test]
+    fn writes_max_and_high() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        web.set_limit(None).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(tree.dir("apps/web").join(MAX)).unwrap(),
+            "max"
+        );
+        assert_eq!(web.limit().unwrap(), None);
+        web.set_limit(Some(1 << 30)).unwrap();
+        assert_eq!(web.limit().unwrap(), Some(1 << 30));
+        web.set_high(Some(100 << 20)).unwrap();
+        assert_eq!(web.high().unwrap(), Some(100 << 20));
+        assert!(matches!(
+            web.set_oom_kill_disable(true),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            web.oom_eventfd(),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            web.usage_threshold_eventfd(1),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn psi_trigger_writes_the_trigger_and_reports_disabled_psi() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        drop(web.psi_trigger(150_000, 1_000_000).unwrap());
+        let raw = std::fs::read(tree.dir("apps/web").join(PRESSURE)).unwrap();
+        assert!(raw.starts_with(b"some 150000 1000000\0"), "{raw:?}");
+        std::fs::remove_file(tree.dir("apps/web").join(PRESSURE)).unwrap();
+        assert!(matches!(
+            web.psi_trigger(150_000, 1_000_000),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn events_change_is_seen_through_inotify() {
+        let (_d, tree) = fixture();
+        let fs = tree.backend();
+        let mut web = fs.open(&name("/apps/web")).unwrap();
+        let events = web.events_file().unwrap();
+        let dir = fs.dir_of(&name("/apps/web")).unwrap();
+        let ino = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).unwrap();
+        ino.add_watch(&dir.join(EVENTS), AddWatchFlags::IN_MODIFY)
+            .unwrap();
+        let ready = |ms: u16| {
+            let mut fds = [PollFd::new(ino.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::from(ms)).unwrap()
+        };
+        assert_eq!(ready(0), 0, "no event before the change");
+        tree.write(
+            "apps/web",
+            EVENTS,
+            "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n",
+        )
+        .unwrap();
+        assert_eq!(ready(5000), 1);
+        assert!(!ino.read_events().unwrap().is_empty());
+        // Re-read the counters from the file the handle gave.
+        let mut buf = [0u8; 256];
+        let n = std::os::unix::fs::FileExt::read_at(&events, &mut buf, 0).unwrap();
+        let ev =
+            crate::cgroupfs::parse::parse_memory_events(std::str::from_utf8(&buf[..n]).unwrap())
+                .unwrap();
+        assert_eq!((ev.oom, ev.oom_kill), (1, 1));
+        assert_eq!(web.oom_state().unwrap().oom, Some(1));
+    }
+
+    #[test]
+    fn create_and_remove_through_the_trait() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = V2Fs::on_plain_dir_for_tests(dir.path(), CgroupName::root());
+        fs.create(&name("/new")).unwrap();
+        assert!(fs.exists(&name("/new")));
+        assert!(matches!(
+            fs.create(&name("/new")),
+            Err(CgroupFsError::AlreadyExists { .. })
+        ));
+        fs.remove(&name("/new")).unwrap();
+        assert!(fs.remove(&name("/new")).unwrap_err().is_gone());
+    }
+}
