@@ -44,6 +44,18 @@ impl TimeSpec {
             TimeSpec::FromEnd(d) => end_ns.saturating_sub(d),
         }
     }
+
+    /// True when `self` lies strictly after `other` whatever the trace: both
+    /// absolute, both from the start, or both from the end. Mixed kinds are
+    /// only comparable once the trace is known ([`TimeSpec::resolve`]).
+    pub fn is_known_after(self, other: TimeSpec) -> bool {
+        match (self, other) {
+            (TimeSpec::Absolute(a), TimeSpec::Absolute(b)) => a > b,
+            (TimeSpec::FromStart(a), TimeSpec::FromStart(b)) => a > b,
+            (TimeSpec::FromEnd(a), TimeSpec::FromEnd(b)) => a < b,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for TimeSpec {
@@ -379,6 +391,18 @@ mod tests {
         assert_eq!(TimeSpec::FromEnd(10).resolve(100, 200), 190);
         assert_eq!(TimeSpec::FromEnd(500).resolve(100, 200), 0);
         assert_eq!(TimeSpec::FromStart(u64::MAX).resolve(100, 200), u64::MAX);
+    }
+
+    #[test]
+    fn orders_comparable_specs_only() {
+        use TimeSpec::*;
+        assert!(Absolute(2).is_known_after(Absolute(1)));
+        assert!(!Absolute(1).is_known_after(Absolute(1)));
+        assert!(FromStart(2).is_known_after(FromStart(1)));
+        assert!(FromEnd(1).is_known_after(FromEnd(2)));
+        assert!(!FromEnd(2).is_known_after(FromEnd(1)));
+        assert!(!FromStart(u64::MAX).is_known_after(FromEnd(0)));
+        assert!(!Absolute(u64::MAX).is_known_after(FromStart(0)));
     }
 
     #[test]
