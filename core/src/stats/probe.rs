@@ -9,7 +9,8 @@
 //! gives narrower probes (one per bucket holding a target rank), collected
 //! values give the exact answers.
 
-/// Most buckets of a histogram (each a `u64`: 16 KiB per histogram).
+/// Most buckets of a histogram (each a `u32`, `u64` beyond 2^32 - 1
+/// values: 8 KiB per histogram in practice).
 pub const BUCKETS: usize = 2048;
 
 /// Largest number of values a probe collects instead of counting them.
@@ -25,10 +26,64 @@ pub(crate) enum Fill {
         /// log2 of the bucket width.
         shift: u32,
         /// One count per bucket.
-        counts: Vec<u64>,
+        counts: Counts,
     },
     /// Collecting every value of the range.
     Values(Vec<u64>),
+}
+
+/// Bucket counters: 32-bit while the probe's range holds fewer than 2^32
+/// values (half the memory and cache footprint), else 64-bit.
+#[derive(Debug)]
+pub(crate) enum Counts {
+    /// At most `u32::MAX` values in the range.
+    Narrow(Vec<u32>),
+    /// More.
+    Wide(Vec<u64>),
+}
+
+impl Counts {
+    fn zeroed(buckets: usize, values: u64) -> Counts {
+        if values <= u64::from(u32::MAX) {
+            Counts::Narrow(vec![0; buckets])
+        } else {
+            Counts::Wide(vec![0; buckets])
+        }
+    }
+
+    fn bytes(buckets: usize, values: u64) -> usize {
+        buckets
+            * if values <= u64::from(u32::MAX) {
+                std::mem::size_of::<u32>()
+            } else {
+                std::mem::size_of::<u64>()
+            }
+    }
+
+    /// Counts one value in `bucket`. Saturates: a source yielding more values
+    /// than the first pass counted is caught by the probe's hit count.
+    #[inline]
+    fn add(&mut self, bucket: usize) {
+        match self {
+            Counts::Narrow(c) => {
+                if let Some(c) = c.get_mut(bucket) {
+                    *c = c.saturating_add(1);
+                }
+            }
+            Counts::Wide(c) => {
+                if let Some(c) = c.get_mut(bucket) {
+                    *c = c.saturating_add(1);
+                }
+            }
+        }
+    }
+
+    fn to_u64(&self) -> Vec<u64> {
+        match self {
+            Counts::Narrow(c) => c.iter().map(|&n| u64::from(n)).collect(),
+            Counts::Wide(c) => c.clone(),
+        }
+    }
 }
 
 /// What a finished pass of a probe gives.
@@ -86,12 +141,11 @@ impl Probe {
 
     /// Bytes the probe's next pass needs.
     pub(crate) fn bytes_needed(&self) -> usize {
-        let words = if self.count <= COLLECT_MAX {
-            self.count as usize
+        if self.count <= COLLECT_MAX {
+            self.count as usize * std::mem::size_of::<u64>()
         } else {
-            buckets(self.hi - self.lo, self.shift())
-        };
-        words * std::mem::size_of::<u64>()
+            Counts::bytes(buckets(self.hi - self.lo, self.shift()), self.count)
+        }
     }
 
     /// Gives the probe its memory for the next pass.
@@ -103,7 +157,7 @@ impl Probe {
             let shift = self.shift();
             Fill::Histogram {
                 shift,
-                counts: vec![0; buckets(self.hi - self.lo, shift)],
+                counts: Counts::zeroed(buckets(self.hi - self.lo, shift), self.count),
             }
         };
     }
@@ -124,11 +178,7 @@ impl Probe {
         }
         self.hits += 1;
         match &mut self.fill {
-            Fill::Histogram { shift, counts } => {
-                if let Some(c) = counts.get_mut(((value - self.lo) >> *shift) as usize) {
-                    *c += 1;
-                }
-            }
+            Fill::Histogram { shift, counts } => counts.add(((value - self.lo) >> *shift) as usize),
             Fill::Values(values) => {
                 if (values.len() as u64) < self.count {
                     values.push(value);
@@ -160,7 +210,7 @@ impl Probe {
                 let mut children: Vec<Probe> = Vec::new();
                 let mut ranks = self.ranks.iter().peekable();
                 let mut below = self.below;
-                for (bucket, &n) in counts.iter().enumerate() {
+                for (bucket, n) in counts.to_u64().into_iter().enumerate() {
                     let mut here = Vec::new();
                     while let Some(&&(i, rank)) = ranks.peek() {
                         if rank > below + n {
@@ -257,6 +307,22 @@ mod tests {
         };
         assert_eq!(children.last().unwrap().hi, u64::MAX);
         assert_eq!(children.len(), 3);
+    }
+
+    #[test]
+    fn counters_widen_beyond_u32() {
+        let wide = u64::from(u32::MAX) + 1;
+        let mut c = Counts::zeroed(4, wide);
+        assert!(matches!(c, Counts::Wide(_)));
+        assert_eq!(Counts::bytes(4, wide), 32);
+        c.add(3);
+        c.add(9); // out of range: ignored
+        assert_eq!(c.to_u64(), vec![0, 0, 0, 1]);
+        let mut c = Counts::zeroed(2, u64::from(u32::MAX));
+        assert!(matches!(c, Counts::Narrow(_)));
+        assert_eq!(Counts::bytes(2, 5), 8);
+        c.add(0);
+        assert_eq!(c.to_u64(), vec![1, 0]);
     }
 
     #[test]
