@@ -37,7 +37,7 @@ fn samples(per_cgroup: u64) -> Vec<Sample> {
     for tick in 0..per_cgroup {
         for (cgroup, u) in usage.iter_mut().enumerate() {
             let step = (rng.next() % (2 << 20)) & !4095;
-            *u = if rng.next() % 2 == 0 {
+            *u = if rng.next() & 1 == 0 {
                 u.saturating_add(step)
             } else {
                 u.saturating_sub(step).max(1 << 20)
