@@ -1,0 +1,5 @@
+//! One module per `cgsim` subcommand.
+
+pub mod algos;
+pub mod replay;
+pub mod synth;
