@@ -66,3 +66,64 @@ fn install_panic_hook(program: &'static str) {
         );
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Set in the child process that [`panics_become_one_error_line`] starts.
+    const CHILD: &str = "CGCAL_CLI_PANIC_CHILD";
+
+    #[test]
+    fn panics_become_one_error_line() {
+        if std::env::var_os(CHILD).is_some() {
+            let code = run_main("cgdemo", || panic!("boom {}", 42));
+            std::process::exit(if code == ExitCode::from(EXIT_RUNTIME) {
+                17
+            } else {
+                18
+            });
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "run_main::tests::panics_become_one_error_line",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(17), "{stderr}");
+        assert!(
+            stderr.contains("cgdemo: error: internal error: boom 42 (cli/src/run_main.rs:"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked at") && !stderr.contains("stack backtrace"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn outcomes_map_to_exit_codes() {
+        assert_eq!(run_main("cgdemo", || Ok(())), ExitCode::SUCCESS);
+        let broken = || Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe").into());
+        assert_eq!(run_main("cgdemo", broken), ExitCode::SUCCESS);
+        assert_eq!(
+            run_main("cgdemo", || Err(anyhow::anyhow!("bad"))),
+            ExitCode::from(1)
+        );
+        let usage = || {
+            Err(clap::Command::new("cgdemo")
+                .try_get_matches_from(["cgdemo", "-x"])
+                .unwrap_err()
+                .into())
+        };
+        assert_eq!(run_main("cgdemo", usage), ExitCode::from(2));
+        // Give the test harness its own panic messages back.
+        let _ = panic::take_hook();
+    }
+}

@@ -5,3 +5,4 @@
 //! `cgcal_testkit::LiveCgroup`, which removes them on drop, and print a SKIP
 //! line where the machine has no writable memory cgroup.
 mod cgroupfs_live;
+mod cli;
