@@ -95,10 +95,15 @@ pub trait Cgroup: Send {
     fn name(&self) -> &CgroupName;
 
     /// Memory usage in bytes: v1 `memory.usage_in_bytes`, v2 `memory.current`.
+    /// v2: [`CgroupFsError::Unsupported`] on the hierarchy root (no
+    /// `memory.current`) and on a cgroup whose parent did not enable the
+    /// memory controller.
     fn usage(&mut self) -> Result<u64, CgroupFsError>;
 
     /// Hard limit in bytes, `None` for unlimited: v1 `memory.limit_in_bytes`
-    /// (values of 2^62 and above are unlimited), v2 `memory.max` (`max`).
+    /// (values of 2^62 and above are unlimited), v2 `memory.max` (`max`;
+    /// `None` on the hierarchy root, [`CgroupFsError::Unsupported`] where
+    /// the memory controller is not enabled).
     fn limit(&mut self) -> Result<Option<u64>, CgroupFsError>;
 
     /// High-water mark: v1 `memory.max_usage_in_bytes`, v2 `memory.peak`;

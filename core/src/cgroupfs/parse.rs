@@ -340,3 +340,47 @@ bogus line
         assert_eq!(unescape_mountinfo("\\777x"), "\\777x");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC*") {
+            let _ = parse_u64(&s);
+            let _ = parse_v1_limit(&s);
+            let _ = parse_v2_limit(&s);
+            let _ = keyed_value(&s, "oom");
+            let _ = parse_oom_control(&s);
+            let _ = parse_memory_events(&s);
+            let _ = parse_procs(&s);
+            let m = parse_mountinfo(&s);
+            let _ = cgroup_name_in_mounts(&m, Path::new("/sys/fs/cgroup/memory/a"));
+        }
+
+        #[test]
+        fn limits_round_trip(v in proptest::option::of(0u64..V1_UNLIMITED_AT)) {
+            prop_assert_eq!(parse_v2_limit(&format_v2_limit(v)), Ok(v));
+            if let Some(b) = v {
+                prop_assert_eq!(parse_v1_limit(&format_v1_limit(Some(b))), Ok(Some(b)));
+            }
+        }
+
+        #[test]
+        fn keyed_round_trip(entries in proptest::collection::vec(("[a-z_]{1,20}", any::<u64>()), 0..40)) {
+            let text: String = entries.iter().map(|(k, v)| format!("{k} {v}\n")).collect();
+            let parsed: Vec<(String, u64)> = keyed_values(&text)
+                .map(|kv| kv.map(|(k, v)| (k.to_string(), v)))
+                .collect::<Result<_, _>>()
+                .unwrap();
+            prop_assert_eq!(parsed, entries.clone());
+            if let Some((k, _)) = entries.first() {
+                let first = entries.iter().find(|(kk, _)| kk == k).map(|(_, v)| *v);
+                prop_assert_eq!(keyed_value(&text, k), Ok(first));
+            }
+        }
+    }
+}

@@ -160,6 +160,19 @@ impl V2Cgroup {
         &self.dir
     }
 
+    /// The error for a memory file the cgroup lacks: the hierarchy root has
+    /// no `memory.current`/`memory.max`; another cgroup lacks them when its
+    /// parent has not enabled the memory controller.
+    fn no_memory_file(&self, file: &'static str) -> CgroupFsError {
+        if self.name.is_root() {
+            return self.unsupported(file);
+        }
+        self.unsupported(match file {
+            "memory.max" => "memory.max (memory controller not enabled in the parent's cgroup.subtree_control)",
+            _ => "memory.current (memory controller not enabled in the parent's cgroup.subtree_control)",
+        })
+    }
+
     fn unsupported(&self, what: &'static str) -> CgroupFsError {
         CgroupFsError::Unsupported {
             cgroup: self.name.clone(),
@@ -175,22 +188,25 @@ impl Cgroup for V2Cgroup {
     }
 
     fn usage(&mut self) -> Result<u64, CgroupFsError> {
-        // The hierarchy root has no memory.current.
         match self
             .current
             .parse_optional(&mut self.buf, &self.name, parse_u64)?
         {
             Some(v) => Ok(v),
-            None => Err(self.unsupported("memory.current")),
+            None => Err(self.no_memory_file("memory.current")),
         }
     }
 
     fn limit(&mut self) -> Result<Option<u64>, CgroupFsError> {
-        // The hierarchy root has no memory.max: it is unlimited.
-        Ok(self
+        match self
             .max
             .parse_optional(&mut self.buf, &self.name, parse_v2_limit)?
-            .flatten())
+        {
+            Some(v) => Ok(v),
+            // The hierarchy root has no memory.max: it is unlimited.
+            None if self.name.is_root() => Ok(None),
+            None => Err(self.no_memory_file("memory.max")),
+        }
     }
 
     fn peak(&mut self) -> Result<Option<u64>, CgroupFsError> {
@@ -344,6 +360,15 @@ mod tests {
         assert_eq!(stat.get("kernel_stack"), Some(16384));
         assert_eq!(stat.anon(), Some(48 << 20));
         assert_eq!(fs.open(&name("/apps")).unwrap().limit().unwrap(), None);
+        // A child whose parent did not enable the memory controller.
+        std::fs::create_dir(tree.dir("apps/web/nomem")).unwrap();
+        let mut nomem = fs.open(&name("/apps/web/nomem")).unwrap();
+        let err = nomem.limit().unwrap_err();
+        assert!(err.to_string().contains("subtree_control"), "{err}");
+        assert!(matches!(
+            nomem.usage(),
+            Err(CgroupFsError::Unsupported { .. })
+        ));
     }
 
     #[test]
