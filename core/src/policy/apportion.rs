@@ -20,8 +20,9 @@ pub fn apportion(total: u64, weights: &[u64], unit: u64) -> Vec<u64> {
     let mut shares: Vec<u128> = w.iter().map(|&x| t * x / sum).collect();
     let given: u128 = shares.iter().sum();
     let mut left = t - given;
-    let mut by_remainder: Vec<usize> = (0..w.len()).filter(|&i| (t * w[i]) % sum != 0).collect();
-    by_remainder.sort_by(|&a, &b| ((t * w[b]) % sum).cmp(&((t * w[a]) % sum)).then(a.cmp(&b)));
+    let remainders: Vec<u128> = w.iter().map(|&x| (t * x) % sum).collect();
+    let mut by_remainder: Vec<usize> = (0..w.len()).filter(|&i| remainders[i] > 0).collect();
+    by_remainder.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(a.cmp(&b)));
     for i in by_remainder {
         if left == 0 {
             break;

@@ -249,7 +249,7 @@ pub fn check_change(
         });
     }
     let page = cfg.page();
-    if change.new % page != 0 {
+    if align_down(change.new, page) != change.new {
         return Err(SafetyViolation::Unaligned {
             cgroup: cgroup(),
             new: change.new,
