@@ -102,7 +102,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Policy>> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::test_snapshots::arb_case;
+    use super::test_snapshots::{arb_case, arb_wild_case};
     use super::*;
 
     #[test]
@@ -140,6 +140,31 @@ mod tests {
                     prop_assert_eq!(&plan, &b.decide(&s, &t, &cfg));
                     for c in &plan.changes {
                         prop_assert!(c.new >= s.cgroups[c.cgroup].floor());
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// No input makes a policy panic, and every plan is still safe when
+        /// the configuration is valid.
+        #[test]
+        fn no_policy_panics_on_any_input(
+            (s, trigger, cfg) in arb_wild_case(),
+            times in prop::collection::vec(any::<u64>(), 0..4),
+        ) {
+            for name in all_names() {
+                let mut p = by_name(name).unwrap();
+                for t in &times {
+                    let mut h = s.clone();
+                    h.time_ns = *t;
+                    p.observe(&h);
+                }
+                for t in [trigger, Trigger::Tick] {
+                    let plan = p.decide(&s, &t, &cfg);
+                    if cfg.validate().is_ok() {
+                        prop_assert_eq!(check_plan(&s, &plan, &cfg), Ok(()), "{} {:?}", name, t);
                     }
                 }
             }

@@ -154,3 +154,58 @@ pub fn arb_config() -> impl Strategy<Value = PolicyConfig> {
             },
         )
 }
+
+/// Anything at all: extreme sizes, any floats (NaN, negative, infinite),
+/// page size 0, trigger indices out of range. For "never panics".
+pub fn arb_wild_case() -> impl Strategy<Value = (Snapshot, Trigger, PolicyConfig)> {
+    let cgroup = (
+        any::<Option<u64>>(),
+        any::<u64>(),
+        any::<Option<(u64, u64, u64)>>(),
+    );
+    let cfg = (
+        any::<f64>(),
+        any::<f64>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<f64>(),
+        prop_oneof![Just(0u64), Just(1), Just(4096), any::<u64>()],
+    )
+        .prop_map(
+            |(threshold, bump_ratio, min_bump, guard_min, guard_ratio, page_size)| PolicyConfig {
+                threshold,
+                bump_ratio,
+                min_bump,
+                guard_min,
+                guard_ratio,
+                page_size,
+            },
+        );
+    (
+        prop::collection::vec(cgroup, 0..8),
+        any::<Option<u64>>(),
+        any::<Option<u64>>(),
+        any::<u64>(),
+        0usize..10,
+        any::<u64>(),
+        arb_kind(),
+        cfg,
+    )
+        .prop_map(|(cgs, glimit, host, gusage, x, usage_at_oom, kind, cfg)| {
+            let cgroups = cgs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (limit, usage, p))| {
+                    cg(
+                        &format!("/apps/c{i}"),
+                        limit,
+                        usage,
+                        p.and_then(|(a, b, c)| p1(a, b, c)),
+                    )
+                })
+                .collect();
+            let mut s = snap(glimit, gusage, cgroups);
+            s.global.host_memory = host;
+            (s, oom(x, usage_at_oom, kind), cfg)
+        })
+}
