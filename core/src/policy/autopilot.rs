@@ -2,7 +2,7 @@
 //! (Rzadca et al., "Autopilot: workload autoscaling at Google", EuroSys
 //! 2020, §3.2 moving-window recommenders): every 5 minutes, each cgroup's
 //! limit ← 1.1 × the maximum of its 5-minute usage peaks over the past
-//! 24 hours, applied with [`recommendation::apply`](super::recommendation::apply)
+//! 24 hours, applied with [`recommendation::apply`]
 //! (never below usage + guard nor the floor; raises within what lowerings
 //! free plus the global headroom).
 //!

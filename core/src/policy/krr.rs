@@ -2,7 +2,7 @@
 //! (github.com/robusta-dev/krr, `robusta_krr/strategies/simple.py`,
 //! `use_oomkill_data`): every hour, each cgroup's limit ← 1.15 ×
 //! max(peak usage, usage at OOM kills) over KRR's default history of
-//! 336 hours, applied with [`recommendation::apply`](super::recommendation::apply).
+//! 336 hours, applied with [`recommendation::apply`].
 //!
 //! Peaks come from [`Policy::observe`] in hourly buckets; the usage at
 //! every [`OomKind::OomKill`] and [`OomKind::Oom`] trigger (the kill held
