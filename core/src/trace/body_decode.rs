@@ -2,7 +2,9 @@
 //! samples sorted by (time, cgroup) and events sorted by (time, cgroup).
 
 use crate::name::{CgroupName, MAX_NAME_LEN};
-use crate::trace::columns::{read_optional, read_times, read_usage};
+use crate::trace::columns::{
+    Streams, OPTIONAL_COLUMNS, STREAMS, STRUCTURE, TIMES_AS_PREVIOUS, TIMES_EXPLICIT,
+};
 use crate::trace::event_codec::read_event_kind;
 use crate::trace::layout::{
     MAX_RECORDS_PER_CHUNK, SECTION_CGROUPS, SECTION_EVENTS, SECTION_SAMPLES,
@@ -21,8 +23,8 @@ pub struct Body {
     pub events: Vec<Event>,
 }
 
-/// Decodes a whole body.
-pub fn decode_body(buf: &[u8]) -> Result<Body, DecodeError> {
+/// Decodes a whole body, using `scratch` for intermediate buffers.
+pub fn decode_body(buf: &[u8], scratch: &mut SampleScratch) -> Result<Body, DecodeError> {
     let mut c = Cursor::new(buf);
     let base = c.varint()?;
     let mut body = Body::default();
@@ -32,7 +34,7 @@ pub fn decode_body(buf: &[u8]) -> Result<Body, DecodeError> {
         let tag = c.u8()?;
         let len = c.bounded(c.remaining() as u64, "section length")? as usize;
         let start = c.pos();
-        let section = c.bytes(len)?;
+        let mut s = c.sub(len)?;
         let known = matches!(tag, SECTION_CGROUPS | SECTION_SAMPLES | SECTION_EVENTS);
         if known && std::mem::replace(&mut seen[tag as usize], true) {
             return Err(DecodeError {
@@ -40,21 +42,17 @@ pub fn decode_body(buf: &[u8]) -> Result<Body, DecodeError> {
                 what: format!("section {tag} appears twice"),
             });
         }
-        let mut s = Cursor::new(section);
-        let r = match tag {
-            SECTION_CGROUPS => decode_table(&mut s, base, &mut body.table),
-            SECTION_SAMPLES => decode_samples(&mut s, base, &mut body.samples, &mut sample_ids),
-            SECTION_EVENTS => decode_events(&mut s, base, &mut body.events),
-            _ => Ok(()), // a section of a later minor version: skipped
-        };
-        let r = r.and_then(|()| match s.is_empty() || !known {
-            true => Ok(()),
-            false => Err(s.error("trailing bytes in section")),
-        });
-        r.map_err(|e| DecodeError {
-            at: start + e.at,
-            what: e.what,
-        })?;
+        match tag {
+            SECTION_CGROUPS => decode_table(&mut s, base, &mut body.table)?,
+            SECTION_SAMPLES => {
+                decode_samples(&mut s, base, &mut body.samples, &mut sample_ids, scratch)?
+            }
+            SECTION_EVENTS => decode_events(&mut s, base, &mut body.events)?,
+            _ => continue, // a section of a later minor version: skipped
+        }
+        if !s.is_empty() {
+            return Err(s.error("trailing bytes in section"));
+        }
     }
     check_references(&body, &sample_ids)?;
     Ok(body)
@@ -106,65 +104,140 @@ fn decode_table(
     Ok(())
 }
 
+/// Reusable buffers of the samples decoder.
+#[derive(Debug, Default)]
+pub struct SampleScratch {
+    /// Samples in file order (grouped by cgroup).
+    grouped: Vec<Sample>,
+    /// Start of each group in `grouped`, then its end.
+    bounds: Vec<usize>,
+    /// Merge cursors.
+    heads: Vec<(usize, usize)>,
+}
+
 fn decode_samples(
     c: &mut Cursor<'_>,
     base: u64,
     out: &mut Vec<Sample>,
     ids: &mut Vec<CgroupId>,
+    scratch: &mut SampleScratch,
 ) -> Result<(), DecodeError> {
-    // A group takes at least 8 bytes: id, count, 2 shift bytes, 1 residual
-    // each, 4 presence bytes … 9, so 8 is a safe lower bound.
-    let groups = count(c, 8, "sample group count")?;
+    // A group takes at least 8 structure bytes: id, count, time form, usage
+    // shift, 4 presence bytes.
+    let groups = c.bounded(MAX_RECORDS_PER_CHUNK, "sample group count")? as usize;
+    let mut lens = [0usize; STREAMS];
+    for len in &mut lens {
+        *len = c.bounded(c.remaining() as u64, "samples stream length")? as usize;
+    }
+    let mut st = Streams {
+        c: [Cursor::new(&[]); STREAMS],
+    };
+    for (i, &len) in lens.iter().enumerate() {
+        st.c[i] = c.sub(len)?;
+    }
+    if groups > st.c[STRUCTURE].remaining() / 8 {
+        return Err(c.error(format!(
+            "{groups} sample groups cannot fit in the structure stream"
+        )));
+    }
+    let grouped = &mut scratch.grouped;
+    grouped.clear();
+    scratch.bounds.clear();
     let mut prev = None;
-    let mut total: u64 = 0;
-    // (number of samples per group, if equal so far; times equal so far)
-    let mut uniform = true;
-    let mut first_len = 0usize;
-    for g in 0..groups {
-        let gap = c.varint()?;
-        let id = next_id(c, prev, gap)?;
+    let mut prev_start = 0;
+    let mut groups_sorted = true;
+    for _ in 0..groups {
+        let s = &mut st.c[STRUCTURE];
+        let gap = s.varint()?;
+        let id = next_id(s, prev, gap)?;
         prev = Some(id);
         ids.push(id);
-        let at = c.pos();
-        let n = c.bounded(c.remaining() as u64, "group sample count")? as usize;
-        total += n as u64;
-        if n == 0 || total > MAX_RECORDS_PER_CHUNK {
+        let at = s.pos();
+        let n = s.varint()?;
+        let start = grouped.len();
+        if n == 0 || start as u64 + n > MAX_RECORDS_PER_CHUNK {
             return Err(DecodeError {
                 at,
-                what: format!("group sample count {n} is 0 or makes more than {MAX_RECORDS_PER_CHUNK} samples"),
+                what: format!(
+                    "group sample count {n} is 0 or makes more than {MAX_RECORDS_PER_CHUNK} samples"
+                ),
             });
         }
-        let start = out.len();
-        read_times(c, n, base, id, out)?;
-        let group = &mut out[start..];
-        read_usage(c, group)?;
-        read_optional(c, group, |s| &mut s.limit)?;
-        read_optional(c, group, |s| &mut s.inactive_file)?;
-        read_optional(c, group, |s| &mut s.peak)?;
-        read_optional(c, group, |s| &mut s.failcnt)?;
-        if g == 0 {
-            first_len = n;
-            uniform = out.windows(2).all(|w| w[0].time_ns < w[1].time_ns);
-        } else if uniform {
-            uniform = n == first_len
-                && out[..n]
-                    .iter()
-                    .zip(&out[start..])
-                    .all(|(a, b)| a.time_ns == b.time_ns);
+        let n = n as usize;
+        match s.u8()? {
+            TIMES_EXPLICIT => {
+                st.read_times(n, base, id, grouped)?;
+                groups_sorted &= grouped[start..].is_sorted_by_key(|s| s.time_ns);
+            }
+            TIMES_AS_PREVIOUS if start > 0 && start - prev_start == n => {
+                grouped.extend_from_within(prev_start..start);
+                grouped[start..].iter_mut().for_each(|s| {
+                    *s = Sample {
+                        time_ns: s.time_ns,
+                        cgroup: id,
+                        usage: 0,
+                        limit: None,
+                        inactive_file: None,
+                        peak: None,
+                        failcnt: None,
+                    }
+                });
+            }
+            f => return Err(s.error(format!("time form {f} is invalid here"))),
+        }
+        scratch.bounds.push(start);
+        prev_start = start;
+        let group = &mut grouped[start..];
+        st.read_usage(group)?;
+        for col in OPTIONAL_COLUMNS {
+            st.read_optional(group, col)?;
         }
     }
-    if uniform && groups > 1 {
-        // Every group sampled at the same strictly increasing times (one
-        // sweep per time): interleave without comparisons.
-        let mut sorted = Vec::with_capacity(out.len());
-        for i in 0..first_len {
-            sorted.extend((0..groups).map(|g| out[g * first_len + i]));
-        }
-        *out = sorted;
-    } else if !uniform {
+    if let Some(left) = st.c.iter().find(|c| !c.is_empty()) {
+        return Err(left.error("trailing bytes in a samples stream"));
+    }
+    scratch.bounds.push(grouped.len());
+    *out = Vec::with_capacity(grouped.len());
+    if !groups_sorted || !sweep_merge(scratch, out) {
+        out.clear();
+        out.extend_from_slice(&scratch.grouped);
         out.sort_by_key(|s| (s.time_ns, s.cgroup));
     }
     Ok(())
+}
+
+/// Merges the time-sorted groups (ascending cgroup ids) into (time, cgroup)
+/// order one distinct time at a time. Cheap when many groups share each
+/// time (sweeps); gives up (returns false) when the groups' times are so
+/// scattered that a sort is cheaper.
+fn sweep_merge(scratch: &mut SampleScratch, out: &mut Vec<Sample>) -> bool {
+    let SampleScratch {
+        grouped,
+        bounds,
+        heads,
+    } = scratch;
+    heads.clear();
+    heads.extend(bounds.windows(2).map(|w| (w[0], w[1])));
+    let mut budget = 4 * grouped.len() + 64;
+    while !heads.is_empty() {
+        if heads.len() > budget {
+            return false;
+        }
+        budget -= heads.len();
+        let t = heads
+            .iter()
+            .map(|&(h, _)| grouped[h].time_ns)
+            .min()
+            .unwrap_or(0);
+        for (h, end) in heads.iter_mut() {
+            while *h < *end && grouped[*h].time_ns == t {
+                out.push(grouped[*h]);
+                *h += 1;
+            }
+        }
+        heads.retain(|&(h, end)| h < end);
+    }
+    true
 }
 
 fn decode_events(c: &mut Cursor<'_>, base: u64, out: &mut Vec<Event>) -> Result<(), DecodeError> {

@@ -2,7 +2,10 @@
 //! cgroup-table, samples and events sections.
 
 use crate::name::CgroupName;
-use crate::trace::columns::{delta_residuals, dod_residuals, put_optional, put_residuals};
+use crate::trace::columns::{
+    delta_residuals, dod_residuals, put_optional, put_residuals, Column, FirstPrediction,
+    OptionalColumn, OPTIONAL_COLUMNS, STREAMS, STRUCTURE, TIMES_AS_PREVIOUS, TIMES_EXPLICIT,
+};
 use crate::trace::event_codec::put_event_kind;
 use crate::trace::layout::{SECTION_CGROUPS, SECTION_EVENTS, SECTION_SAMPLES};
 use crate::trace::model::{CgroupId, Event, Sample};
@@ -23,6 +26,7 @@ pub struct TableEntry<'a> {
 #[derive(Debug, Default)]
 pub struct BodyEncoder {
     section: Vec<u8>,
+    streams: [Vec<u8>; STREAMS],
     residuals: Vec<u64>,
     optional: Vec<Option<u64>>,
 }
@@ -66,23 +70,55 @@ impl BodyEncoder {
     fn encode_samples(&mut self, samples: &[Sample], base: u64) {
         let groups = samples.chunk_by(|a, b| a.cgroup == b.cgroup);
         put_varint(&mut self.section, groups.clone().count() as u64);
+        let st = &mut self.streams;
+        st.iter_mut().for_each(Vec::clear);
         let mut prev: Option<CgroupId> = None;
+        let mut prev_group: &[Sample] = &[];
         for g in groups {
             let id = g[0].cgroup;
-            put_varint(&mut self.section, id_gap(prev, id));
+            let structure = &mut st[STRUCTURE];
+            put_varint(structure, id_gap(prev, id));
             prev = Some(id);
-            put_varint(&mut self.section, g.len() as u64);
-            dod_residuals(g.iter().map(|s| s.time_ns), base, &mut self.residuals);
-            put_residuals(&mut self.section, &self.residuals);
-            delta_residuals(g.iter().map(|s| s.usage), &mut self.residuals);
-            put_residuals(&mut self.section, &self.residuals);
-            let fields: [fn(&Sample) -> Option<u64>; 4] =
-                [|s| s.limit, |s| s.inactive_file, |s| s.peak, |s| s.failcnt];
-            for f in fields {
-                self.optional.clear();
-                self.optional.extend(g.iter().map(f));
-                put_optional(&mut self.section, &self.optional, &mut self.residuals);
+            put_varint(structure, g.len() as u64);
+            let same_times = g.len() == prev_group.len()
+                && g.iter()
+                    .zip(prev_group)
+                    .all(|(a, b)| a.time_ns == b.time_ns);
+            if same_times {
+                structure.push(TIMES_AS_PREVIOUS);
+            } else {
+                structure.push(TIMES_EXPLICIT);
+                dod_residuals(g.iter().map(|s| s.time_ns), base, &mut self.residuals);
+                put_residuals(st, Column::Time, &self.residuals);
             }
+            prev_group = g;
+            delta_residuals(g.iter().map(|s| s.usage), 0, &mut self.residuals);
+            put_residuals(st, Column::Usage, &self.residuals);
+            for OptionalColumn {
+                column,
+                field,
+                first,
+            } in OPTIONAL_COLUMNS
+            {
+                self.optional.clear();
+                self.optional
+                    .extend(g.iter().map(|s| *field(&mut s.clone())));
+                let first_prev = match first {
+                    FirstPrediction::Usage => g
+                        .iter()
+                        .zip(&self.optional)
+                        .find(|(_, v)| v.is_some())
+                        .map_or(0, |(s, _)| s.usage),
+                    FirstPrediction::Zero => 0,
+                };
+                put_optional(st, column, &self.optional, first_prev, &mut self.residuals);
+            }
+        }
+        for s in st.iter() {
+            put_varint(&mut self.section, s.len() as u64);
+        }
+        for s in st.iter() {
+            self.section.extend_from_slice(s);
         }
     }
 }

@@ -1,8 +1,14 @@
-//! Column codecs of the samples section: residual streams (delta or
-//! delta-of-delta, common power-of-two factor shifted out, zigzag varints)
-//! and presence-coded optional columns.
+//! Column codecs of the samples section. A samples section stores 13 byte
+//! streams: every column of every cgroup group puts its layout bytes
+//! (shift, presence) into the *structure* stream, its first residual into
+//! the column's *firsts* stream and its other residuals into the column's
+//! *rest* stream. Similar bytes end up next to each other, which is what
+//! zstd compresses best.
 //!
-//! All arithmetic wraps modulo 2^64, so every `u64` sequence round-trips.
+//! A residual stream: the common number of trailing zero bits of all
+//! residuals (`shift`, 0 when all are zero) in the structure stream, then
+//! each residual as `zigzag(residual as i64 >> shift)`. All arithmetic
+//! wraps modulo 2^64, so every `u64` sequence round-trips.
 
 use crate::trace::model::Sample;
 use crate::trace::varint::{put_varint, zigzag, Cursor, DecodeError};
@@ -14,22 +20,114 @@ pub const PRESENT_ALL: u8 = 1;
 /// Presence byte: a bitmap of `ceil(n/8)` bytes follows (LSB first).
 pub const PRESENT_BITMAP: u8 = 2;
 
-/// Appends a residual stream: one `shift` byte (the common number of
-/// trailing zero bits of all residuals, 0 when all are zero), then each
-/// residual as `zigzag(residual as i64 >> shift)`.
-pub fn put_residuals(out: &mut Vec<u8>, residuals: &[u64]) {
-    let or = residuals.iter().fold(0u64, |a, &r| a | r);
-    let shift = if or == 0 { 0 } else { or.trailing_zeros() };
-    out.push(shift as u8);
-    for &r in residuals {
-        put_varint(out, zigzag((r as i64) >> shift));
+/// Time form byte: a delta-of-delta residual stream follows.
+pub const TIMES_EXPLICIT: u8 = 0;
+/// Time form byte: the group has the same count and times as the previous
+/// group of the section; nothing follows.
+pub const TIMES_AS_PREVIOUS: u8 = 1;
+
+/// The columns of a samples group, in stream order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// Sample times (delta-of-delta).
+    Time = 0,
+    /// Usage (delta).
+    Usage = 1,
+    /// Limit (delta, presence-coded).
+    Limit = 2,
+    /// Inactive file bytes (delta, presence-coded).
+    InactiveFile = 3,
+    /// Peak (delta, presence-coded, first value predicted by the usage).
+    Peak = 4,
+    /// Failcnt (delta, presence-coded).
+    Failcnt = 5,
+}
+
+/// Index of the structure stream (group headers, shifts, presence bytes,
+/// bitmaps).
+pub const STRUCTURE: usize = 0;
+
+impl Column {
+    /// Index of the stream holding the first residual of this column of
+    /// every group.
+    pub const fn firsts(self) -> usize {
+        1 + 2 * self as usize
+    }
+
+    /// Index of the stream holding the other residuals.
+    pub const fn rest(self) -> usize {
+        2 + 2 * self as usize
     }
 }
 
-/// Residuals of a delta-coded column: `v[i] - v[i-1]`, with `v[-1] = 0`.
-pub fn delta_residuals(values: impl Iterator<Item = u64>, out: &mut Vec<u64>) {
+/// Number of streams in a samples section: structure, then a firsts and a
+/// rest stream per column.
+pub const STREAMS: usize = 13;
+
+/// What the first value of an optional column is coded relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstPrediction {
+    /// Zero: the first residual is the value itself.
+    Zero,
+    /// The usage of the same sample.
+    Usage,
+}
+
+/// An optional column of a sample.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalColumn {
+    /// The column (stream indices).
+    pub column: Column,
+    /// The sample field it holds.
+    pub field: fn(&mut Sample) -> &mut Option<u64>,
+    /// The predictor of its first value.
+    pub first: FirstPrediction,
+}
+
+/// The optional columns in stream order.
+pub const OPTIONAL_COLUMNS: [OptionalColumn; 4] = [
+    OptionalColumn {
+        column: Column::Limit,
+        field: |s| &mut s.limit,
+        first: FirstPrediction::Zero,
+    },
+    OptionalColumn {
+        column: Column::InactiveFile,
+        field: |s| &mut s.inactive_file,
+        first: FirstPrediction::Zero,
+    },
+    OptionalColumn {
+        column: Column::Peak,
+        field: |s| &mut s.peak,
+        first: FirstPrediction::Usage,
+    },
+    OptionalColumn {
+        column: Column::Failcnt,
+        field: |s| &mut s.failcnt,
+        first: FirstPrediction::Zero,
+    },
+];
+
+/// Appends residuals: shift to the structure stream, the first residual to
+/// the column's firsts stream, the others to its rest stream.
+pub fn put_residuals(streams: &mut [Vec<u8>; STREAMS], column: Column, residuals: &[u64]) {
+    let or = residuals.iter().fold(0u64, |a, &r| a | r);
+    let shift = if or == 0 { 0 } else { or.trailing_zeros() };
+    streams[STRUCTURE].push(shift as u8);
+    for (i, &r) in residuals.iter().enumerate() {
+        let to = if i == 0 {
+            column.firsts()
+        } else {
+            column.rest()
+        };
+        put_varint(&mut streams[to], zigzag((r as i64) >> shift));
+    }
+}
+
+/// Residuals of a delta-coded column: `v[i] - v[i-1]`, with `v[-1] = first_prev`.
+pub fn delta_residuals(values: impl Iterator<Item = u64>, first_prev: u64, out: &mut Vec<u64>) {
     out.clear();
-    let mut prev = 0u64;
+    let mut prev = first_prev;
     for v in values {
         out.push(v.wrapping_sub(prev));
         prev = v;
@@ -49,137 +147,186 @@ pub fn dod_residuals(times: impl Iterator<Item = u64>, base: u64, out: &mut Vec<
     }
 }
 
-/// Reads the shift byte of a residual stream of `n` entries, checking that
-/// `n` entries can fit in what is left (each takes at least one byte).
-fn read_shift(c: &mut Cursor<'_>, n: usize) -> Result<u32, DecodeError> {
-    let shift = c.u8()?;
-    if shift > 63 {
-        return Err(c.error(format!("column shift {shift} exceeds 63")));
-    }
-    if n > c.remaining() {
-        return Err(c.error(format!(
-            "column of {n} values cannot fit in the {} bytes left",
-            c.remaining()
-        )));
-    }
-    Ok(shift as u32)
-}
-
-#[inline]
-fn residual(c: &mut Cursor<'_>, shift: u32) -> Result<u64, DecodeError> {
-    let z = c.varint()?;
-    let v = ((z >> 1) ^ (z & 1).wrapping_neg()) as i64;
-    Ok((v as u64).wrapping_shl(shift))
-}
-
-/// Decodes a delta-of-delta time column into new samples of `cgroup`
-/// appended to `out` (other fields zero/`None`).
-pub fn read_times(
-    c: &mut Cursor<'_>,
-    n: usize,
-    base: u64,
-    cgroup: u32,
-    out: &mut Vec<Sample>,
-) -> Result<(), DecodeError> {
-    let shift = read_shift(c, n)?;
-    out.reserve(n);
-    let (mut t, mut d) = (base, 0u64);
-    for _ in 0..n {
-        d = d.wrapping_add(residual(c, shift)?);
-        t = t.wrapping_add(d);
-        out.push(Sample {
-            time_ns: t,
-            cgroup,
-            usage: 0,
-            limit: None,
-            inactive_file: None,
-            peak: None,
-            failcnt: None,
-        });
-    }
-    Ok(())
-}
-
-/// Decodes the delta-coded usage column into `samples`.
-pub fn read_usage(c: &mut Cursor<'_>, samples: &mut [Sample]) -> Result<(), DecodeError> {
-    let shift = read_shift(c, samples.len())?;
-    let mut v = 0u64;
-    for s in samples {
-        v = v.wrapping_add(residual(c, shift)?);
-        s.usage = v;
-    }
-    Ok(())
-}
-
-/// Appends an optional column: presence byte, bitmap if mixed, then the
-/// delta residual stream of the present values (absent when none is).
-pub fn put_optional(out: &mut Vec<u8>, values: &[Option<u64>], scratch: &mut Vec<u64>) {
+/// Appends an optional column: presence byte (and bitmap if mixed) to the
+/// structure stream, then the residuals of the present values.
+pub fn put_optional(
+    streams: &mut [Vec<u8>; STREAMS],
+    column: Column,
+    values: &[Option<u64>],
+    first_prev: u64,
+    scratch: &mut Vec<u64>,
+) {
     let present = values.iter().filter(|v| v.is_some()).count();
+    let structure = &mut streams[STRUCTURE];
     if present == 0 {
-        out.push(PRESENT_NONE);
+        structure.push(PRESENT_NONE);
         return;
     }
     if present == values.len() {
-        out.push(PRESENT_ALL);
+        structure.push(PRESENT_ALL);
     } else {
-        out.push(PRESENT_BITMAP);
+        structure.push(PRESENT_BITMAP);
         for bits in values.chunks(8) {
             let mut byte = 0u8;
             for (i, v) in bits.iter().enumerate() {
                 byte |= (v.is_some() as u8) << i;
             }
-            out.push(byte);
+            structure.push(byte);
         }
     }
-    delta_residuals(values.iter().flatten().copied(), scratch);
-    put_residuals(out, scratch);
+    delta_residuals(values.iter().flatten().copied(), first_prev, scratch);
+    put_residuals(streams, column, scratch);
 }
 
-/// Decodes an optional column into the field `field` of `samples`.
-pub fn read_optional(
-    c: &mut Cursor<'_>,
-    samples: &mut [Sample],
-    field: impl Fn(&mut Sample) -> &mut Option<u64>,
-) -> Result<(), DecodeError> {
-    let n = samples.len();
-    match c.u8()? {
-        PRESENT_NONE => Ok(()),
-        PRESENT_ALL => {
-            let shift = read_shift(c, n)?;
-            let mut v = 0u64;
-            for s in samples {
-                v = v.wrapping_add(residual(c, shift)?);
-                *field(s) = Some(v);
-            }
-            Ok(())
+/// Read side of a samples section: one cursor per stream.
+#[derive(Debug)]
+pub struct Streams<'a> {
+    /// The cursors, indexed by stream.
+    pub c: [Cursor<'a>; STREAMS],
+}
+
+impl<'a> Streams<'a> {
+    /// Reads the shift of a residual stream of `n >= 1` entries, checking
+    /// that they fit (each takes at least one byte: the first in the
+    /// column's firsts stream, the others in its rest stream).
+    fn shift(&mut self, column: Column, n: usize) -> Result<u32, DecodeError> {
+        let s = &mut self.c[STRUCTURE];
+        let shift = s.u8()?;
+        if shift > 63 {
+            return Err(s.error(format!("column shift {shift} exceeds 63")));
         }
-        PRESENT_BITMAP => {
-            let bitmap = c.bytes(n.div_ceil(8))?;
-            if !n.is_multiple_of(8) && bitmap[n / 8] >> (n % 8) != 0 {
-                return Err(c.error("presence bitmap has bits set past the last sample"));
-            }
-            let k: usize = bitmap.iter().map(|b| b.count_ones() as usize).sum();
-            if k == 0 {
-                return Ok(());
-            }
-            let shift = read_shift(c, k)?;
-            let mut v = 0u64;
-            for (i, s) in samples.iter_mut().enumerate() {
-                if bitmap[i / 8] >> (i % 8) & 1 == 1 {
-                    v = v.wrapping_add(residual(c, shift)?);
-                    *field(s) = Some(v);
-                }
-            }
-            Ok(())
+        let rest = &self.c[column.rest()];
+        if self.c[column.firsts()].is_empty() || n - 1 > rest.remaining() {
+            return Err(rest.error(format!(
+                "column of {n} values cannot fit in the {} bytes left",
+                rest.remaining()
+            )));
         }
-        p => Err(c.error(format!("presence byte {p} is not 0, 1 or 2"))),
+        Ok(shift as u32)
     }
+
+    #[inline]
+    fn first(&mut self, column: Column, shift: u32) -> Result<u64, DecodeError> {
+        residual(&mut self.c[column.firsts()], shift)
+    }
+
+    /// Decodes an explicit delta-of-delta time column of `n >= 1` entries
+    /// into new samples of `cgroup` appended to `out`.
+    pub fn read_times(
+        &mut self,
+        n: usize,
+        base: u64,
+        cgroup: u32,
+        out: &mut Vec<Sample>,
+    ) -> Result<(), DecodeError> {
+        let shift = self.shift(Column::Time, n)?;
+        out.reserve(n);
+        let mut d = self.first(Column::Time, shift)?;
+        let mut t = base.wrapping_add(d);
+        out.push(sample(t, cgroup));
+        let c = &mut self.c[Column::Time.rest()];
+        for _ in 1..n {
+            d = d.wrapping_add(residual(c, shift)?);
+            t = t.wrapping_add(d);
+            out.push(sample(t, cgroup));
+        }
+        Ok(())
+    }
+
+    /// Decodes the usage column into `samples` (non-empty).
+    pub fn read_usage(&mut self, samples: &mut [Sample]) -> Result<(), DecodeError> {
+        let shift = self.shift(Column::Usage, samples.len())?;
+        let mut v = self.first(Column::Usage, shift)?;
+        samples[0].usage = v;
+        let c = &mut self.c[Column::Usage.rest()];
+        for s in &mut samples[1..] {
+            v = v.wrapping_add(residual(c, shift)?);
+            s.usage = v;
+        }
+        Ok(())
+    }
+
+    /// Decodes an optional column into `samples` (usage already decoded).
+    pub fn read_optional(
+        &mut self,
+        samples: &mut [Sample],
+        col: OptionalColumn,
+    ) -> Result<(), DecodeError> {
+        let OptionalColumn {
+            column,
+            field,
+            first,
+        } = col;
+        let n = samples.len();
+        let s = &mut self.c[STRUCTURE];
+        let bitmap = match s.u8()? {
+            PRESENT_NONE => return Ok(()),
+            PRESENT_ALL => None,
+            PRESENT_BITMAP => {
+                let bitmap = s.bytes(n.div_ceil(8))?;
+                if !n.is_multiple_of(8) && bitmap[n / 8] >> (n % 8) != 0 {
+                    return Err(s.error("presence bitmap has bits set past the last sample"));
+                }
+                Some(bitmap)
+            }
+            p => return Err(s.error(format!("presence byte {p} is not 0, 1 or 2"))),
+        };
+        let present = |i: usize| bitmap.is_none_or(|b| b[i / 8] >> (i % 8) & 1 == 1);
+        let k = bitmap.map_or(n, |b| b.iter().map(|x| x.count_ones() as usize).sum());
+        if k == 0 {
+            return Ok(());
+        }
+        let shift = self.shift(column, k)?;
+        let mut v: Option<u64> = None;
+        for (i, s) in samples.iter_mut().enumerate() {
+            if present(i) {
+                let next = match v {
+                    None => {
+                        let prev = match first {
+                            FirstPrediction::Zero => 0,
+                            FirstPrediction::Usage => s.usage,
+                        };
+                        prev.wrapping_add(self.first(column, shift)?)
+                    }
+                    Some(p) => p.wrapping_add(residual(&mut self.c[column.rest()], shift)?),
+                };
+                *field(s) = Some(next);
+                v = Some(next);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sample(time_ns: u64, cgroup: u32) -> Sample {
+    Sample {
+        time_ns,
+        cgroup,
+        usage: 0,
+        limit: None,
+        inactive_file: None,
+        peak: None,
+        failcnt: None,
+    }
+}
+
+#[inline]
+fn residual(c: &mut Cursor<'_>, shift: u32) -> Result<u64, DecodeError> {
+    let z = c.varint()?;
+    let v = (z >> 1) ^ (z & 1).wrapping_neg();
+    Ok(v.wrapping_shl(shift))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn cursors(streams: &[Vec<u8>; STREAMS]) -> Streams<'_> {
+        Streams {
+            c: std::array::from_fn(|i| Cursor::new(&streams[i])),
+        }
+    }
 
     proptest! {
         #[test]
@@ -191,19 +338,20 @@ mod tests {
         ) {
             let n = times.len();
             let usage: Vec<u64> = usage_pages[..n].iter().map(|p| p * 4096).collect();
-            let mut buf = Vec::new();
+            let mut st: [Vec<u8>; STREAMS] = Default::default();
             let mut scratch = Vec::new();
             dod_residuals(times.iter().copied(), base, &mut scratch);
-            put_residuals(&mut buf, &scratch);
-            delta_residuals(usage.iter().copied(), &mut scratch);
-            put_residuals(&mut buf, &scratch);
-            put_optional(&mut buf, &opt[..n], &mut scratch);
-            let mut c = Cursor::new(&buf);
+            put_residuals(&mut st, Column::Time, &scratch);
+            delta_residuals(usage.iter().copied(), 0, &mut scratch);
+            put_residuals(&mut st, Column::Usage, &scratch);
+            let first_usage = opt[..n].iter().position(|v| v.is_some()).map_or(0, |i| usage[i]);
+            put_optional(&mut st, Column::Peak, &opt[..n], first_usage, &mut scratch);
+            let mut c = cursors(&st);
             let mut s = Vec::new();
-            read_times(&mut c, n, base, 3, &mut s).unwrap();
-            read_usage(&mut c, &mut s).unwrap();
-            read_optional(&mut c, &mut s, |s| &mut s.peak).unwrap();
-            prop_assert!(c.is_empty());
+            c.read_times(n, base, 3, &mut s).unwrap();
+            c.read_usage(&mut s).unwrap();
+            c.read_optional(&mut s, OPTIONAL_COLUMNS[2]).unwrap();
+            prop_assert!(c.c.iter().all(|c| c.is_empty()));
             for i in 0..n {
                 prop_assert_eq!(s[i].time_ns, times[i]);
                 prop_assert_eq!(s[i].usage, usage[i]);
@@ -215,16 +363,21 @@ mod tests {
 
     #[test]
     fn shift_removes_page_granularity() {
-        let mut buf = Vec::new();
-        put_residuals(&mut buf, &[4096, 8192u64.wrapping_neg(), 0]);
-        assert_eq!(buf, [12, 2, 3, 0]);
+        let mut st: [Vec<u8>; STREAMS] = Default::default();
+        put_residuals(&mut st, Column::Usage, &[4096, 8192u64.wrapping_neg(), 0]);
+        assert_eq!(st[STRUCTURE], [12]);
+        assert_eq!(st[Column::Usage.firsts()], [2]);
+        assert_eq!(st[Column::Usage.rest()], [3, 0]);
     }
 
     #[test]
-    fn refuses_counts_larger_than_the_body() {
-        let buf = [0u8, 0, 0];
+    fn refuses_counts_larger_than_the_streams() {
+        let mut st: [Vec<u8>; STREAMS] = Default::default();
+        st[STRUCTURE] = vec![0];
+        st[Column::Time.firsts()] = vec![0];
+        st[Column::Time.rest()] = vec![0, 0];
         let mut s = Vec::new();
-        assert!(read_times(&mut Cursor::new(&buf), 1 << 40, 0, 0, &mut s).is_err());
+        assert!(cursors(&st).read_times(1 << 40, 0, 0, &mut s).is_err());
         assert!(s.capacity() < 1000);
     }
 }

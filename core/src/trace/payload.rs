@@ -2,7 +2,7 @@
 //! then one zstd frame holding the body. Decompression is bounded by the
 //! declared length, itself checked against [`MAX_BODY_LEN`] first.
 
-use crate::trace::body_decode::{decode_body, Body};
+use crate::trace::body_decode::{decode_body, Body, SampleScratch};
 use crate::trace::body_encode::{BodyEncoder, TableEntry};
 use crate::trace::layout::{le32, MAX_BODY_LEN};
 use crate::trace::model::{Event, Sample};
@@ -85,6 +85,7 @@ pub enum PayloadError {
 pub struct PayloadDecoder {
     decompressor: zstd::bulk::Decompressor<'static>,
     raw: Vec<u8>,
+    scratch: SampleScratch,
 }
 
 impl std::fmt::Debug for PayloadDecoder {
@@ -99,6 +100,7 @@ impl PayloadDecoder {
         Ok(PayloadDecoder {
             decompressor: zstd::bulk::Decompressor::new()?,
             raw: Vec::new(),
+            scratch: SampleScratch::default(),
         })
     }
 
@@ -135,7 +137,8 @@ impl PayloadDecoder {
             Ok(n) if n != len as usize => Err(PayloadError::Decode(format!(
                 "zstd frame holds {n} bytes, the chunk declares {len}"
             ))),
-            Ok(_) => decode_body(&self.raw).map_err(|e| PayloadError::Decode(e.to_string())),
+            Ok(_) => decode_body(&self.raw, &mut self.scratch)
+                .map_err(|e| PayloadError::Decode(e.to_string())),
         };
         if self.raw.capacity() > 32 << 20 {
             self.raw = Vec::new();

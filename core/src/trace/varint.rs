@@ -44,16 +44,27 @@ impl std::fmt::Display for DecodeError {
 }
 
 /// A read position in a byte slice; every read is bounds-checked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Offset of `buf` in the whole body, for error positions.
+    origin: usize,
 }
 
 impl<'a> Cursor<'a> {
     /// A cursor at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Cursor { buf, pos: 0 }
+        Self::at(buf, 0)
+    }
+
+    /// A cursor over `buf`, which starts at offset `origin` of the body.
+    pub fn at(buf: &'a [u8], origin: usize) -> Self {
+        Cursor {
+            buf,
+            pos: 0,
+            origin,
+        }
     }
 
     /// Bytes not read yet.
@@ -62,10 +73,10 @@ impl<'a> Cursor<'a> {
         self.buf.len() - self.pos
     }
 
-    /// Current offset.
+    /// Current offset in the body.
     #[inline]
     pub fn pos(&self) -> usize {
-        self.pos
+        self.origin + self.pos
     }
 
     /// True when every byte has been read.
@@ -76,7 +87,7 @@ impl<'a> Cursor<'a> {
     /// An error at the current position.
     pub fn error(&self, what: impl Into<String>) -> DecodeError {
         DecodeError {
-            at: self.pos,
+            at: self.pos(),
             what: what.into(),
         }
     }
@@ -91,6 +102,12 @@ impl<'a> Cursor<'a> {
             }
             None => Err(self.error("unexpected end of chunk body")),
         }
+    }
+
+    /// Reads `n` bytes as a cursor of their own (same body offsets).
+    pub fn sub(&mut self, n: usize) -> Result<Cursor<'a>, DecodeError> {
+        let origin = self.pos();
+        Ok(Cursor::at(self.bytes(n)?, origin))
     }
 
     /// Reads `n` bytes.
@@ -137,7 +154,7 @@ impl<'a> Cursor<'a> {
 
     /// Reads a varint that must not exceed `max`; `what` names it in the error.
     pub fn bounded(&mut self, max: u64, what: &str) -> Result<u64, DecodeError> {
-        let at = self.pos;
+        let at = self.pos();
         let v = self.varint()?;
         if v > max {
             return Err(DecodeError {

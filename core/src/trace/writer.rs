@@ -42,6 +42,9 @@ pub struct TraceWriter<W: Write> {
     written_defs: usize,
     samples: Vec<Sample>,
     events: Vec<Event>,
+    /// Scratch: `samples` grouped by cgroup, and each id's group index.
+    grouped: Vec<Sample>,
+    slot: Vec<u32>,
     encoder: PayloadEncoder,
 }
 
@@ -93,6 +96,8 @@ impl<W: Write> TraceWriter<W> {
             written_defs: 0,
             samples: Vec::new(),
             events: Vec::new(),
+            grouped: Vec::new(),
+            slot: Vec::new(),
             encoder,
         })
     }
@@ -228,9 +233,11 @@ impl<W: Write> TraceWriter<W> {
         }
         let mut samples = std::mem::take(&mut self.samples);
         let mut events = std::mem::take(&mut self.events);
-        samples.sort_by_key(|s| (s.cgroup, s.time_ns));
+        let mut grouped = std::mem::take(&mut self.grouped);
+        group_by_cgroup(&samples, &table, &mut self.slot, &mut grouped);
         events.sort_by_key(|e| (e.time_ns, e.cgroup));
-        let r = self.write_chunk(&table, &samples, &events);
+        let r = self.write_chunk(&table, &grouped, &events);
+        self.grouped = grouped;
         if r.is_ok() {
             samples.clear();
             events.clear();
@@ -294,5 +301,42 @@ impl<W: Write> TraceWriter<W> {
         self.bytes_written += len;
         self.chunks_written += 1;
         Ok(())
+    }
+}
+
+/// Stable counting sort of `samples` by cgroup (ids in `table`, sorted),
+/// then each group sorted by time if it is not already: the order the
+/// samples section stores.
+fn group_by_cgroup(
+    samples: &[Sample],
+    table: &[CgroupId],
+    slot: &mut Vec<u32>,
+    out: &mut Vec<Sample>,
+) {
+    out.clear();
+    let Some(&max) = table.last() else {
+        return;
+    };
+    slot.resize(slot.len().max(max as usize + 1), 0);
+    for (i, &id) in table.iter().enumerate() {
+        slot[id as usize] = i as u32;
+    }
+    let mut next = vec![0usize; table.len() + 1];
+    for s in samples {
+        next[slot[s.cgroup as usize] as usize + 1] += 1;
+    }
+    for i in 1..next.len() {
+        next[i] += next[i - 1];
+    }
+    out.extend_from_slice(samples);
+    for s in samples {
+        let pos = &mut next[slot[s.cgroup as usize] as usize];
+        out[*pos] = *s;
+        *pos += 1;
+    }
+    for g in out.chunk_by_mut(|a, b| a.cgroup == b.cgroup) {
+        if !g.is_sorted_by_key(|s| s.time_ns) {
+            g.sort_by_key(|s| s.time_ns);
+        }
     }
 }
