@@ -110,6 +110,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn crc_is_crc32c() {
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
+    }
+
+    #[test]
     fn frame_header_round_trips_and_checks() {
         let h = FrameHeader {
             kind: KIND_DATA,
