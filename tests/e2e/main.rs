@@ -2,7 +2,7 @@
 //!
 //! One test binary with a module per concern. Live tests create cgroups only
 //! under a uniquely named parent (`cgcal-test-<pid>-<n>`) through
-//! `cgcal_testkit::LiveCgroup`, which removes them on drop, and print a SKIP
+//! `cgcal_testkit::LiveParent`, which removes them on drop, and print a SKIP
 //! line where the machine has no writable memory cgroup.
 mod cgroupfs_live;
 mod cli;
