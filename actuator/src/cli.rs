@@ -201,18 +201,8 @@ where
 {
     let cli = Cli::try_parse_from(args)?;
     match cli.command {
-        Some(Command::Completions(args)) => {
-            cgcal_cli::write_completions::<Cli>(
-                args.shell,
-                PROGRAM,
-                &mut std::io::stdout().lock(),
-            )?;
-            Ok(())
-        }
-        Some(Command::Man(args)) => {
-            cgcal_cli::write_man_pages::<Cli>(PROGRAM, &args.dir)?;
-            Ok(())
-        }
+        Some(Command::Completions(args)) => Ok(args.run::<Cli>(PROGRAM)?),
+        Some(Command::Man(args)) => Ok(args.run::<Cli>(PROGRAM)?),
         None => {
             cgcal_cli::init_tracing(cli.log_level.level(LevelFilter::INFO));
             daemon::run(cli.validate()?)

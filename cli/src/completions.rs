@@ -13,6 +13,14 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
+impl CompletionsArgs {
+    /// Runs the `completions` subcommand of the program `C`: writes its
+    /// completion script for the chosen shell to standard output.
+    pub fn run<C: CommandFactory>(&self, program: &str) -> io::Result<()> {
+        write_completions::<C>(self.shell, program, &mut io::stdout().lock())
+    }
+}
+
 /// Writes the completion script of the program `C`, invoked as `program`,
 /// for `shell` to `out` (e.g. `cgrec completions bash > /etc/bash_completion.d/cgrec`).
 ///

@@ -13,6 +13,14 @@ pub struct ManArgs {
     pub dir: PathBuf,
 }
 
+impl ManArgs {
+    /// Runs the hidden `man` subcommand of the program `C`: writes its pages
+    /// into the chosen directory.
+    pub fn run<C: CommandFactory>(&self, program: &str) -> Result<(), ManPageError> {
+        write_man_pages::<C>(program, &self.dir).map(drop)
+    }
+}
+
 /// Why the manual pages could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ManPageError {

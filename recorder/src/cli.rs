@@ -319,18 +319,8 @@ where
             host_memory: args.host_memory,
         }),
         Command::Inspect(args) => commands::inspect::run(InspectConfig { trace: args.trace }),
-        Command::Completions(args) => {
-            cgcal_cli::write_completions::<Cli>(
-                args.shell,
-                PROGRAM,
-                &mut std::io::stdout().lock(),
-            )?;
-            Ok(())
-        }
-        Command::Man(args) => {
-            cgcal_cli::write_man_pages::<Cli>(PROGRAM, &args.dir)?;
-            Ok(())
-        }
+        Command::Completions(args) => Ok(args.run::<Cli>(PROGRAM)?),
+        Command::Man(args) => Ok(args.run::<Cli>(PROGRAM)?),
     }
 }
 

@@ -280,18 +280,8 @@ where
             output: args.output,
         }),
         Command::Algos => commands::algos::run(),
-        Command::Completions(args) => {
-            cgcal_cli::write_completions::<Cli>(
-                args.shell,
-                PROGRAM,
-                &mut std::io::stdout().lock(),
-            )?;
-            Ok(())
-        }
-        Command::Man(args) => {
-            cgcal_cli::write_man_pages::<Cli>(PROGRAM, &args.dir)?;
-            Ok(())
-        }
+        Command::Completions(args) => Ok(args.run::<Cli>(PROGRAM)?),
+        Command::Man(args) => Ok(args.run::<Cli>(PROGRAM)?),
     }
 }
 
