@@ -10,6 +10,8 @@
 //!   algorithm; used unchanged by the simulator and the actuator.
 //! * [`cgroupfs`]: the cgroup filesystem trait with its v1, v2 and in-memory
 //!   backends. It is the only module of this crate that touches `/sys/fs/cgroup`.
+//! * [`interchange`]: the CSV and JSON-lines forms of a trace's samples and
+//!   events (`cgrec export` / `cgrec import`).
 //! * [`audit`]: the audit-log line written by `cgact` and by `cgsim --log`.
 //!
 //! Everything except [`cgroupfs`] is pure: no file, clock or process access.
@@ -23,6 +25,7 @@
 
 pub mod audit;
 pub mod cgroupfs;
+pub mod interchange;
 pub mod name;
 pub mod parse;
 pub mod policy;
