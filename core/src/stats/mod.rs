@@ -56,6 +56,7 @@ mod percentile;
 pub mod phase1;
 mod probe;
 mod source;
+mod trace_source;
 
 pub use engine::{
     compute, compute_with_budget, mean_floor, CgroupStats, ComputeError, Computed, MemoryBudget,
@@ -68,3 +69,4 @@ pub use percentile::{Percentile, PercentileError, MAX_FRACTION_DIGITS};
 pub use phase1::{Phase1, StatsFile};
 pub use probe::{BUCKETS, COLLECT_MAX};
 pub use source::SampleSource;
+pub use trace_source::TraceSamples;

@@ -41,6 +41,7 @@ pub mod model;
 mod body_decode;
 mod body_encode;
 mod columns;
+mod compact;
 mod error;
 mod event_codec;
 mod file_header;
@@ -56,6 +57,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use compact::{compact, compact_stream, CompactStats};
 pub use error::TraceError;
 pub use files::{create_trace, open_trace};
 pub use model::*;
