@@ -13,5 +13,8 @@
 
 pub mod cli;
 pub mod commands;
+pub mod output_sink;
+pub mod trace_span;
+pub mod trace_summary;
 
 pub use cli::run;

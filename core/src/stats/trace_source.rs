@@ -1,18 +1,22 @@
 //! [`TraceSamples`]: a [`SampleSource`] that reads a trace afresh for every
 //! pass of the engine, so memory stays bounded by one chunk and the cgroups.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use super::SampleSource;
-use crate::trace::{Damage, ReadItem, Sample, TraceError, TraceReader};
+use crate::name::CgroupName;
+use crate::trace::{CgroupId, Damage, ReadItem, Sample, TraceError, TraceReader};
 
 /// Streams the samples of a trace; `open` gives a reader positioned after
 /// the file header, once per pass. Damaged chunks are skipped (the
-/// statistics are of what is readable) and recorded in the first pass.
+/// statistics are of what is readable) and recorded in the first pass,
+/// with the names of the cgroups.
 pub struct TraceSamples<F> {
     open: F,
     passes: u32,
     damage: Vec<Damage>,
+    names: BTreeMap<CgroupId, CgroupName>,
 }
 
 impl<F> std::fmt::Debug for TraceSamples<F> {
@@ -31,12 +35,18 @@ impl<F> TraceSamples<F> {
             open,
             passes: 0,
             damage: Vec::new(),
+            names: BTreeMap::new(),
         }
     }
 
     /// Damage met in the first pass, in file order.
     pub fn damage(&self) -> &[Damage] {
         &self.damage
+    }
+
+    /// The name of every cgroup declared by a chunk read in the first pass.
+    pub fn names(&self) -> &BTreeMap<CgroupId, CgroupName> {
+        &self.names
     }
 
     /// Passes made so far.
@@ -53,7 +63,14 @@ impl<R: Read, F: FnMut() -> Result<TraceReader<R>, TraceError>> SampleSource for
         let mut reader = (self.open)()?;
         while let Some(item) = reader.next_item() {
             match item? {
-                ReadItem::Chunk(c) => c.samples.iter().for_each(&mut *f),
+                ReadItem::Chunk(c) => {
+                    if self.passes == 1 {
+                        for d in c.defs {
+                            self.names.insert(d.id, d.name);
+                        }
+                    }
+                    c.samples.iter().for_each(&mut *f)
+                }
                 ReadItem::Damaged(d) if self.passes == 1 => self.damage.push(d),
                 ReadItem::Damaged(_) => {}
             }
@@ -159,6 +176,7 @@ mod tests {
         let stats = compute(&mut src, req).unwrap();
         assert!(src.damage().is_empty());
         assert!(src.passes() >= 1);
+        assert!(stats.keys().all(|id| src.names().contains_key(id)));
         stats
     }
 
