@@ -14,5 +14,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod synth;
 
 pub use cli::run;
