@@ -6,4 +6,5 @@
 //! line where the machine has no writable memory cgroup.
 mod cgrec_tools;
 mod cgroupfs_live;
+mod cgsim_synth;
 mod cli;
