@@ -240,6 +240,35 @@ mod tests {
         assert_eq!(r.names().len(), 3);
     }
 
+    proptest::proptest! {
+        /// Any bytes after a valid header: rows or a positioned error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::prelude::any::<u8>(),
+                proptest::prelude::Just(b','),
+                proptest::prelude::Just(b'"'),
+                proptest::prelude::Just(b'\n'),
+                proptest::prelude::Just(b'/'),
+                proptest::prelude::Just(b'1'),
+            ],
+            0..300,
+        )) {
+            let input = [H.as_bytes(), &body].concat();
+            let mut r = CsvRowReader::new(&input[..]).unwrap();
+            for _ in 0..400 {
+                match r.next_row() {
+                    Ok(Some(row)) => proptest::prop_assert!(row.line >= 2),
+                    Ok(None) => break,
+                    Err(e) => {
+                        proptest::prop_assert!(e.line >= 2 && e.column >= 1);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn header_is_checked() {
         let e =
