@@ -14,6 +14,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod plot;
+pub mod replay;
+pub mod report;
 pub mod synth;
 
 pub use cli::run;
