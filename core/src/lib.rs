@@ -13,8 +13,10 @@
 //! * [`interchange`]: the CSV and JSON-lines forms of a trace's samples and
 //!   events (`cgrec export` / `cgrec import`).
 //! * [`audit`]: the audit-log line written by `cgact` and by `cgsim --log`.
+//! * [`watch`]: the event sources of a daemon (cgroup OOM notifications,
+//!   thresholds, PSI, the cgroup tree, signals) in one epoll set.
 //!
-//! Everything except [`cgroupfs`] is pure: no file, clock or process access.
+//! Everything except [`cgroupfs`] and [`watch`] is pure: no file, clock or process access.
 //!
 //! ```
 //! use cgcal_core::name::CgroupName;
@@ -31,3 +33,4 @@ pub mod parse;
 pub mod policy;
 pub mod stats;
 pub mod trace;
+pub mod watch;

@@ -118,6 +118,25 @@ pub struct MemoryEvents {
     pub oom_group_kill: Option<u64>,
 }
 
+impl MemoryEvents {
+    /// The increase of every counter since `earlier` (0 where a counter
+    /// went down, e.g. a recreated cgroup); `oom_group_kill` is `None`
+    /// unless both reads have it.
+    pub fn saturating_delta(&self, earlier: &MemoryEvents) -> MemoryEvents {
+        MemoryEvents {
+            low: self.low.saturating_sub(earlier.low),
+            high: self.high.saturating_sub(earlier.high),
+            max: self.max.saturating_sub(earlier.max),
+            oom: self.oom.saturating_sub(earlier.oom),
+            oom_kill: self.oom_kill.saturating_sub(earlier.oom_kill),
+            oom_group_kill: self
+                .oom_group_kill
+                .zip(earlier.oom_group_kill)
+                .map(|(now, then)| now.saturating_sub(then)),
+        }
+    }
+}
+
 /// Parses v2 `memory.events` or `memory.events.local`.
 pub fn parse_memory_events(s: &str) -> Result<MemoryEvents, ParseError> {
     let mut out = MemoryEvents::default();
@@ -241,6 +260,28 @@ pub fn cgroup_name_in_mounts(mounts: &[MountEntry], path: &Path) -> Option<Cgrou
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_events_delta_saturates() {
+        let earlier = MemoryEvents {
+            oom: 2,
+            oom_kill: 5,
+            oom_group_kill: Some(1),
+            ..MemoryEvents::default()
+        };
+        let now = MemoryEvents {
+            max: 3,
+            oom: 3,
+            oom_kill: 4,
+            oom_group_kill: Some(1),
+            ..MemoryEvents::default()
+        };
+        let d = now.saturating_delta(&earlier);
+        assert_eq!((d.max, d.oom, d.oom_kill), (3, 1, 0));
+        assert_eq!(d.oom_group_kill, Some(0));
+        let without = MemoryEvents::default().saturating_delta(&earlier);
+        assert_eq!(without.oom_group_kill, None);
+    }
 
     #[test]
     fn values_and_limits() {

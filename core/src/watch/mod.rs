@@ -1,0 +1,81 @@
+//! Event sources of a daemon in one epoll set: cgroup OOM notifications,
+//! usage thresholds, PSI triggers, the cgroup tree, signals and a
+//! cross-thread waker. Used by `cgrec record` (new/removed cgroups, OOMs as
+//! they happen, SIGINT/SIGTERM) and by `cgact` (OOMs, thresholds, pressure).
+//!
+//! | source | v1 | v2 | event |
+//! |---|---|---|---|
+//! | [`Watcher::watch_oom`] | eventfd on `memory.oom_control` | inotify IN_MODIFY on `memory.events`, counters re-read | [`WatchEvent::Oom`] |
+//! | [`Watcher::watch_usage_threshold`] | eventfd on `memory.usage_in_bytes` | — | [`WatchEvent::Threshold`] |
+//! | [`Watcher::watch_pressure`] | — | PSI trigger on `memory.pressure` (EPOLLPRI) | [`WatchEvent::Pressure`] |
+//! | [`Watcher::watch_tree`] | inotify on every directory | same | [`WatchEvent::TreeChanged`] |
+//! | [`Watcher::watch_signals`] | signalfd | same | [`WatchEvent::Signal`] |
+//! | [`Watcher::waker`] | eventfd | same | [`WatchEvent::Woken`] |
+//!
+//! Removal of a watched cgroup closes all its sources and gives one
+//! [`WatchEvent::Removed`]: v1 when an eventfd fires and the directory is
+//! gone (the kernel signals every eventfd of a removed cgroup once), v2 on
+//! POLLERR of a PSI trigger or the end of the `memory.events` watch, and on
+//! both versions when the tree watch sees the directory go.
+//!
+//! Semantics a consumer relies on:
+//! * v2 [`WatchEvent::Oom`] carries the counters and their increase since
+//!   the previous read; a wake-up with unchanged counters gives nothing
+//!   (the kernel coalesces notifications: never count wake-ups). `oom` and
+//!   `oom_kill` may arrive in separate events.
+//! * [`WatchEvent::TreeChanged`] and [`WatchEvent::Woken`] come at most once
+//!   per [`Watcher::wait`]; re-list the tree with `CgroupFs::list` and diff.
+//! * [`Watcher::wait`] sleeps in `epoll_wait` (level-triggered; every
+//!   source is drained before it returns), retries EINTR with the time
+//!   left, and returns with nothing appended on timeout.
+//! * Registration errors for a cgroup that just vanished answer
+//!   [`WatchError::is_gone`]: skip that cgroup.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use cgcal_core::cgroupfs::open_root;
+//! use cgcal_core::watch::{WatchEvent, Watcher};
+//! use nix::sys::signal::Signal;
+//!
+//! let fs = open_root(std::path::Path::new("/sys/fs/cgroup/memory"), None)?;
+//! let mut w = Watcher::new()?;
+//! w.watch_signals(&[Signal::SIGINT, Signal::SIGTERM])?; // before spawning threads
+//! w.watch_tree(fs.as_ref())?;
+//! for name in fs.list()?.iter().filter(|n| !n.is_root()) {
+//!     let mut cg = fs.open(name)?;
+//!     match w.watch_oom(fs.as_ref(), cg.as_mut()) {
+//!         Err(e) if e.is_gone() => continue,
+//!         other => other?,
+//!     }
+//! }
+//! let mut events = Vec::new();
+//! loop {
+//!     events.clear();
+//!     w.wait(Some(Duration::from_secs(1)), &mut events)?;
+//!     for ev in &events {
+//!         match ev {
+//!             WatchEvent::Oom { cgroup, .. } => println!("OOM in {cgroup}"),
+//!             WatchEvent::TreeChanged => { /* re-list, watch new cgroups */ }
+//!             WatchEvent::Signal(_) => return Ok(()),
+//!             _ => {}
+//!         }
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod event;
+mod inotify_tree;
+mod signals;
+mod sources;
+mod waker;
+mod watcher;
+
+pub use error::WatchError;
+pub use event::WatchEvent;
+pub use waker::Waker;
+pub use watcher::Watcher;
+
+#[cfg(test)]
+mod tests;
