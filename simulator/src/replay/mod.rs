@@ -243,3 +243,6 @@ fn plot_pass(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests;
