@@ -8,3 +8,4 @@ mod cgrec_tools;
 mod cgroupfs_live;
 mod cgsim_synth;
 mod cli;
+mod watch_live;
