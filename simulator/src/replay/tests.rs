@@ -241,7 +241,7 @@ proptest! {
             prop_assert_eq!(tally.unsafe_plans, 0);
             prop_assert!(checker.decisions >= tally.oom_events);
             let again = replay_trace(&path, &cfg).unwrap();
-            prop_assert_eq!(render(&[first.clone()], ReportFormat::Json), render(&[again], ReportFormat::Json));
+            prop_assert_eq!(render(std::slice::from_ref(&first), ReportFormat::Json), render(&[again], ReportFormat::Json));
         }
     }
 
