@@ -6,6 +6,7 @@
 //! line where the machine has no writable memory cgroup.
 mod cgrec_tools;
 mod cgroupfs_live;
+mod cgsim_golden;
 mod cgsim_replay;
 mod cgsim_synth;
 mod cli;
