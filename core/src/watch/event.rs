@@ -38,9 +38,9 @@ pub enum WatchEvent {
         cgroup: CgroupName,
     },
     /// A watched cgroup disappeared (v1 eventfd fired and the cgroup no
-    /// longer exists; v2 POLLERR / IN_DELETE_SELF / IN_IGNORED; its
-    /// directory's removal seen by the tree watch). All its sources are
-    /// already closed.
+    /// longer exists; v2 PSI POLLERR, IN_DELETE of its directory in its
+    /// parent, or the end of its `memory.events` watch; its directory's
+    /// removal seen by the tree watch). All its sources are already closed.
     Removed {
         /// The cgroup that is gone.
         cgroup: CgroupName,

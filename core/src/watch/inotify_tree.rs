@@ -21,11 +21,22 @@ pub(crate) const MAX_DIR_WATCHES: usize = 1 << 20;
 /// `wait`, epoll being level-triggered.
 const MAX_READS_PER_DRAIN: usize = 1024;
 
-/// What an inotify watch descriptor stands for.
+/// What an inotify watch descriptor stands for. A directory can be both
+/// part of the tree watch and the parent of watched cgroups (whose rmdir
+/// it reports as IN_DELETE: kernfs sends nothing to a watch on the removed
+/// directory itself or on a file inside). The kernel gives one descriptor
+/// per inode, so both roles live in one target (and every directory watch
+/// is added with IN_MASK_ADD).
 #[derive(Debug, Clone)]
 enum Target {
-    /// A directory of the watched tree.
-    Dir { name: CgroupName, path: PathBuf },
+    /// A cgroup directory.
+    Dir {
+        /// Under the tree watch: its name and path.
+        tree: Option<(CgroupName, PathBuf)>,
+        /// Parent of watched cgroups: its name and how many of its children
+        /// are watched for removal.
+        parent_of: Option<(CgroupName, usize)>,
+    },
     /// The v2 `memory.events` file of a cgroup.
     EventsFile { cgroup: CgroupName },
 }
@@ -56,16 +67,30 @@ pub(crate) struct InotifySet {
     dirs: usize,
 }
 
+/// A directory of the tree: children created, removed or moved, itself removed.
 fn dir_mask() -> AddWatchFlags {
-    AddWatchFlags::IN_CREATE
-        | AddWatchFlags::IN_DELETE
-        | AddWatchFlags::IN_MOVED_FROM
+    removal_mask()
+        | AddWatchFlags::IN_CREATE
         | AddWatchFlags::IN_MOVED_TO
         | AddWatchFlags::IN_DELETE_SELF
-        | AddWatchFlags::IN_ONLYDIR
-        | AddWatchFlags::IN_DONT_FOLLOW
 }
 
+/// The parent of watched cgroups: children removed or moved away.
+fn removal_mask() -> AddWatchFlags {
+    AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_ONLYDIR
+        | AddWatchFlags::IN_DONT_FOLLOW
+        | mask_add()
+}
+
+/// IN_MASK_ADD (nix lacks it): add to an existing watch's mask instead of
+/// replacing it, as the tree and removal watches share a directory's.
+fn mask_add() -> AddWatchFlags {
+    AddWatchFlags::from_bits_retain(libc::IN_MASK_ADD)
+}
+
+/// A v2 `memory.events`: modified, unlinked, deleted.
 fn events_mask() -> AddWatchFlags {
     AddWatchFlags::IN_MODIFY
         | AddWatchFlags::IN_ATTRIB
@@ -141,14 +166,82 @@ impl InotifySet {
             return Err(Errno::ENOSPC);
         }
         let wd = self.inotify.add_watch(path, dir_mask())?;
-        let target = Target::Dir {
-            name: name.clone(),
-            path: path.to_path_buf(),
-        };
-        if !matches!(self.targets.insert(wd, target), Some(Target::Dir { .. })) {
-            self.dirs += 1;
+        let tree = Some((name.clone(), path.to_path_buf()));
+        match self.targets.get_mut(&wd) {
+            Some(Target::Dir { tree: t, .. }) => {
+                if t.is_none() {
+                    self.dirs += 1;
+                }
+                *t = tree;
+            }
+            _ => {
+                self.dirs += 1;
+                self.targets.insert(
+                    wd,
+                    Target::Dir {
+                        tree,
+                        parent_of: None,
+                    },
+                );
+            }
         }
         Ok(())
+    }
+
+    /// Watches the parent directory of `cgroup` (whose directory is
+    /// `path`) so that its rmdir is reported (IN_DELETE). `None` for a
+    /// cgroup without a parent.
+    pub(crate) fn watch_removal(
+        &mut self,
+        cgroup: &CgroupName,
+        path: &Path,
+    ) -> Result<Option<WatchDescriptor>, WatchError> {
+        let (Some(parent), Some(parent_dir)) = (cgroup.parent(), path.parent()) else {
+            return Ok(None);
+        };
+        let wd = self
+            .inotify
+            .add_watch(parent_dir, removal_mask())
+            .map_err(|errno| WatchError::Inotify {
+                cgroup: cgroup.clone(),
+                path: parent_dir.to_path_buf(),
+                errno,
+            })?;
+        match self.targets.get_mut(&wd) {
+            Some(Target::Dir {
+                parent_of: Some((_, n)),
+                ..
+            }) => *n += 1,
+            Some(Target::Dir { parent_of, .. }) => *parent_of = Some((parent, 1)),
+            _ => {
+                self.targets.insert(
+                    wd,
+                    Target::Dir {
+                        tree: None,
+                        parent_of: Some((parent, 1)),
+                    },
+                );
+            }
+        }
+        Ok(Some(wd))
+    }
+
+    /// Ends one removal watch on the parent directory `wd`; the kernel
+    /// watch goes with the last one unless the tree watch needs it.
+    pub(crate) fn unwatch_removal(&mut self, wd: WatchDescriptor) {
+        let Some(Target::Dir { tree, parent_of }) = self.targets.get_mut(&wd) else {
+            return;
+        };
+        if let Some((_, n)) = parent_of {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                *parent_of = None;
+            }
+        }
+        if tree.is_none() && parent_of.is_none() {
+            self.targets.remove(&wd);
+            let _ = self.inotify.rm_watch(wd);
+        }
     }
 
     /// Watches the `memory.events` file at `path` of `cgroup` for IN_MODIFY.
@@ -232,59 +325,93 @@ impl InotifySet {
                     out.push(Notice::EventsAttrib(cgroup));
                 }
             }
-            Target::Dir { name, path } => {
-                if ignored {
+            Target::Dir { tree, parent_of } => {
+                if ignored && tree.is_some() {
                     self.dirs = self.dirs.saturating_sub(1);
                 }
                 if ignored || m.contains(AddWatchFlags::IN_DELETE_SELF) {
-                    out.push(Notice::DirRemoved(name));
-                    out.push(Notice::TreeChanged);
-                    return;
-                }
-                if !m.contains(AddWatchFlags::IN_ISDIR) {
-                    return; // a file created in a plain directory
-                }
-                let Some(component) = ev.name.as_deref() else {
-                    out.push(Notice::TreeChanged);
-                    return;
-                };
-                let Some(child) = child_name(&name, component) else {
-                    out.push(Notice::TreeChanged);
-                    return;
-                };
-                if m.intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO) {
-                    let child_dir = path.join(component);
-                    match self.add_dir(&child, &child_dir) {
-                        Ok(()) => self.watch_below(&child, &child_dir),
-                        Err(Errno::ENOENT) => {}
-                        Err(errno) => {
-                            tracing::warn!(path = %child_dir.display(), %errno, "cannot watch new cgroup directory");
-                        }
+                    if let Some((name, _)) = tree {
+                        out.push(Notice::DirRemoved(name));
+                        out.push(Notice::TreeChanged);
                     }
-                } else if m.intersects(AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM) {
-                    if m.contains(AddWatchFlags::IN_MOVED_FROM) {
-                        self.forget_subtree(&child);
-                    }
-                    out.push(Notice::DirRemoved(child));
+                    return;
                 }
-                out.push(Notice::TreeChanged);
+                let gone = m.contains(AddWatchFlags::IN_ISDIR)
+                    && m.intersects(AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM);
+                if let (true, Some((parent, _)), Some(component)) =
+                    (gone, &parent_of, ev.name.as_deref())
+                {
+                    if let Some(child) = child_name(parent, component) {
+                        out.push(Notice::DirRemoved(child));
+                    }
+                }
+                if let Some((name, path)) = tree {
+                    self.tree_entry(&name, &path, &ev, out);
+                }
             }
         }
     }
 
-    /// Drops the directory watches of `name` and below (moved away: their
-    /// names are stale; the move's target is watched afresh).
+    /// A child entry created, removed or moved in the tree directory `path`
+    /// of cgroup `name`.
+    fn tree_entry(
+        &mut self,
+        name: &CgroupName,
+        path: &Path,
+        ev: &InotifyEvent,
+        out: &mut Vec<Notice>,
+    ) {
+        let m = ev.mask;
+        if !m.contains(AddWatchFlags::IN_ISDIR) {
+            return; // a file created in a plain directory
+        }
+        let Some(component) = ev.name.as_deref() else {
+            out.push(Notice::TreeChanged);
+            return;
+        };
+        let Some(child) = child_name(name, component) else {
+            out.push(Notice::TreeChanged);
+            return;
+        };
+        if m.intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO) {
+            let child_dir = path.join(component);
+            match self.add_dir(&child, &child_dir) {
+                Ok(()) => self.watch_below(&child, &child_dir),
+                Err(Errno::ENOENT) => {}
+                Err(errno) => {
+                    tracing::warn!(path = %child_dir.display(), %errno, "cannot watch new cgroup directory");
+                }
+            }
+        } else if m.intersects(AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM) {
+            if m.contains(AddWatchFlags::IN_MOVED_FROM) {
+                self.forget_subtree(&child);
+            }
+            out.push(Notice::DirRemoved(child));
+        }
+        out.push(Notice::TreeChanged);
+    }
+
+    /// Drops the tree watches of `name` and below (moved away: their names
+    /// are stale; the move's target is watched afresh). Removal watches
+    /// stay until their cgroup is unwatched.
     fn forget_subtree(&mut self, name: &CgroupName) {
         let stale: Vec<WatchDescriptor> = self
             .targets
             .iter()
-            .filter(|(_, t)| matches!(t, Target::Dir { name: n, .. } if n.is_within(name)))
+            .filter(
+                |(_, t)| matches!(t, Target::Dir { tree: Some((n, _)), .. } if n.is_within(name)),
+            )
             .map(|(wd, _)| *wd)
             .collect();
         for wd in stale {
-            self.targets.remove(&wd);
             self.dirs = self.dirs.saturating_sub(1);
-            let _ = self.inotify.rm_watch(wd);
+            if let Some(Target::Dir { tree, parent_of }) = self.targets.get_mut(&wd) {
+                *tree = None;
+                if parent_of.is_none() {
+                    self.targets.remove(&wd);
+                    let _ = self.inotify.rm_watch(wd);
+                }
+            }
         }
     }
 }

@@ -14,9 +14,17 @@
 //!
 //! Removal of a watched cgroup closes all its sources and gives one
 //! [`WatchEvent::Removed`]: v1 when an eventfd fires and the directory is
-//! gone (the kernel signals every eventfd of a removed cgroup once), v2 on
-//! POLLERR of a PSI trigger or the end of the `memory.events` watch, and on
-//! both versions when the tree watch sees the directory go.
+//! gone (the kernel signals every eventfd of a removed cgroup once); v2
+//! from an inotify IN_DELETE on the parent directory, which
+//! [`Watcher::watch_oom`] watches (kernfs sends nothing to a watch on the
+//! removed directory itself or on its files), or POLLERR of a PSI trigger;
+//! and on both versions when the tree watch sees the directory go.
+//!
+//! Checked live: v1 on this machine (`tests/e2e/watch_live.rs`: OOM kill,
+//! threshold, mkdir, rmdir); v2 on a 6.1 kernel in a VM (OOM kill giving
+//! `max`, then `oom` and `oom_kill` deltas; rmdir with and without the
+//! tree watch; a PSI trigger firing under `memory.high` throttling, and its
+//! POLLERR on rmdir).
 //!
 //! Semantics a consumer relies on:
 //! * v2 [`WatchEvent::Oom`] carries the counters and their increase since

@@ -30,6 +30,8 @@ pub(crate) struct CgroupSources {
     pub(crate) threshold: Option<ThresholdSource>,
     /// v2 PSI trigger.
     pub(crate) pressure: Option<PressureSource>,
+    /// v2: the inotify watch on the parent directory for the cgroup's rmdir.
+    pub(crate) removal: Option<WatchDescriptor>,
 }
 
 /// How OOMs of a cgroup are noticed.

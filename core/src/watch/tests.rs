@@ -303,3 +303,27 @@ fn timeout_with_nothing_pending_returns_empty() {
     w.wait(Some(Duration::ZERO), &mut out).unwrap();
     assert_eq!(out, [WatchEvent::TreeChanged], "appends only");
 }
+
+#[test]
+fn unwatching_a_cgroup_keeps_the_tree_watch_on_its_directory() {
+    let (_d, tree) = v2_fixture();
+    let fs = tree.backend();
+    let web = name("/apps/web");
+    let mut w = Watcher::new().unwrap();
+    // Removal watch first, tree watch on the same directory second, and
+    // the other way round for /apps.
+    let mut cg = fs.open(&web).unwrap();
+    w.watch_oom(fs.as_ref(), cg.as_mut()).unwrap();
+    w.watch_tree(fs.as_ref()).unwrap();
+    let mut apps = fs.open(&name("/apps")).unwrap();
+    w.watch_oom(fs.as_ref(), apps.as_mut()).unwrap();
+    assert_eq!((w.watched(), w.watched_dirs()), (2, 3));
+    w.unwatch(&web);
+    w.unwatch(&name("/apps"));
+    assert_eq!((w.watched(), w.watched_dirs()), (0, 3));
+    std::fs::create_dir(tree.dir("apps/web/x")).unwrap();
+    let seen = wait_until(&mut w, |e| e == &WatchEvent::TreeChanged);
+    assert_eq!(seen, [WatchEvent::TreeChanged]);
+    std::fs::create_dir(tree.dir("apps/y")).unwrap();
+    wait_until(&mut w, |e| e == &WatchEvent::TreeChanged);
+}

@@ -158,8 +158,15 @@ impl Watcher {
                 let file = cg.events_file().map_err(|e| WatchError::cgroup(&name, e))?;
                 // Watch first, then take the baseline: no change is missed.
                 let wd = self.inotify.watch_events_file(&name, &path)?;
-                match EventsFile::new(&name, wd, file, &path) {
-                    Ok(ev) => OomSource::V2(ev),
+                let events = EventsFile::new(&name, wd, file, &path).and_then(|ev| {
+                    let removal = self.inotify.watch_removal(&name, &dir)?;
+                    Ok((ev, removal))
+                });
+                match events {
+                    Ok((ev, removal)) => {
+                        self.cgroups.entry(name.clone()).or_default().removal = removal;
+                        OomSource::V2(ev)
+                    }
                     Err(e) => {
                         self.inotify.unwatch_file(wd);
                         return Err(e);
@@ -446,6 +453,9 @@ impl Watcher {
         }
         if let Some(p) = s.pressure {
             self.forget(p.token, p.file.as_fd());
+        }
+        if let Some(wd) = s.removal {
+            self.inotify.unwatch_removal(wd);
         }
         true
     }
