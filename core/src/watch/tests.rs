@@ -327,3 +327,108 @@ fn unwatching_a_cgroup_keeps_the_tree_watch_on_its_directory() {
     std::fs::create_dir(tree.dir("apps/y")).unwrap();
     wait_until(&mut w, |e| e == &WatchEvent::TreeChanged);
 }
+
+/// One change to a fixture tree in [`tree_watch_stays_exact`].
+#[derive(Debug, Clone)]
+enum Op {
+    /// Add a cgroup under existing cgroup number `parent` (modulo the
+    /// count), watching its OOM source when `watch` is set.
+    Add { parent: usize, watch: bool },
+    /// Remove existing leaf cgroup number `which` (modulo the count).
+    Remove { which: usize },
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (any::<usize>(), any::<bool>()).prop_map(|(parent, watch)| Op::Add { parent, watch }),
+        any::<usize>().prop_map(|which| Op::Remove { which }),
+    ]
+}
+
+/// Reads every queued event (the kernel queues inotify events during the
+/// syscall that causes them, so nothing is still in flight).
+fn drain(w: &mut Watcher) -> Vec<WatchEvent> {
+    let mut all = Vec::new();
+    loop {
+        let before = all.len();
+        w.wait(Some(Duration::ZERO), &mut all).unwrap();
+        if all.len() == before {
+            return all;
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Whatever cgroups come and go, the tree watch covers exactly the
+    /// directories that exist, each watched cgroup that goes gives exactly
+    /// one Removed, and the others stay watched.
+    #[test]
+    fn tree_watch_stays_exact(ops in proptest::collection::vec(op(), 1..14)) {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = FixtureTree::new(dir.path(), CgroupVersion::V2).unwrap();
+        let fs = tree.backend();
+        let mut w = Watcher::new().unwrap();
+        w.watch_tree(fs.as_ref()).unwrap();
+        // Relative paths of the cgroups below the root, and the watched ones.
+        let mut live: Vec<String> = Vec::new();
+        let mut watched: Vec<String> = Vec::new();
+        let mut removed_watched: Vec<CgroupName> = Vec::new();
+        let mut events = Vec::new();
+        for (i, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Add { parent, watch } => {
+                    let base = if live.is_empty() { None } else { Some(parent % (live.len() + 1)) };
+                    let rel = match base.and_then(|b| live.get(b)) {
+                        Some(p) => format!("{p}/c{i}"),
+                        None => format!("c{i}"),
+                    };
+                    tree.add(&rel, 1 << 20, None).unwrap();
+                    if watch {
+                        let mut cg = fs.open(&name(&format!("/{rel}"))).unwrap();
+                        w.watch_oom(fs.as_ref(), cg.as_mut()).unwrap();
+                        watched.push(rel.clone());
+                    }
+                    live.push(rel);
+                }
+                Op::Remove { which } => {
+                    let leaves: Vec<&String> = live
+                        .iter()
+                        .filter(|p| !live.iter().any(|q| q.starts_with(&format!("{p}/"))))
+                        .collect();
+                    if leaves.is_empty() {
+                        continue;
+                    }
+                    let rel = leaves[which % leaves.len()].clone();
+                    std::fs::remove_dir_all(tree.dir(&rel)).unwrap();
+                    live.retain(|p| *p != rel);
+                    if watched.contains(&rel) {
+                        watched.retain(|p| *p != rel);
+                        removed_watched.push(name(&format!("/{rel}")));
+                    }
+                }
+            }
+            // Interleave draining with the changes half of the time.
+            if i % 2 == 0 {
+                events.extend(drain(&mut w));
+            }
+        }
+        events.extend(drain(&mut w));
+        proptest::prop_assert_eq!(w.watched_dirs(), live.len() + 1, "{:?}", events);
+        proptest::prop_assert_eq!(w.watched(), watched.len());
+        let mut removed: Vec<CgroupName> = events
+            .iter()
+            .filter_map(|e| match e {
+                WatchEvent::Removed { cgroup } => Some(cgroup.clone()),
+                _ => None,
+            })
+            .collect();
+        removed.sort();
+        removed_watched.sort();
+        proptest::prop_assert_eq!(removed, removed_watched);
+        let no_oom = events.iter().all(|e| !matches!(e, WatchEvent::Oom { .. }));
+        proptest::prop_assert!(no_oom, "{:?}", events);
+    }
+}
