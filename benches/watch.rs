@@ -91,7 +91,9 @@ fn tree(c: &mut Criterion) {
     let tree = FixtureTree::new(dir.path(), CgroupVersion::V2).unwrap();
     let fs = tree.backend();
     assert_eq!(fs.list().unwrap().len(), 1 + 40 + 40 * 24);
-    g.bench_function("baseline_list", |b| b.iter(|| black_box(fs.list().unwrap())));
+    g.bench_function("baseline_list", |b| {
+        b.iter(|| black_box(fs.list().unwrap()))
+    });
     g.bench_function("watch_tree", |b| {
         b.iter(|| {
             let mut w = Watcher::new().unwrap();

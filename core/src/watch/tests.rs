@@ -432,3 +432,12 @@ proptest::proptest! {
         proptest::prop_assert!(no_oom, "{:?}", events);
     }
 }
+
+#[test]
+fn watcher_and_waker_move_between_threads() {
+    fn send<T: Send>() {}
+    fn sync<T: Send + Sync>() {}
+    send::<Watcher>();
+    sync::<Waker>();
+    send::<WatchError>();
+}
