@@ -1,12 +1,74 @@
-//! `cgrec record`.
+//! `cgrec record`: see [`crate::record`] for how it works; this maps its
+//! settings and errors to the command line's.
 
-use crate::cli::RecordConfig;
+use cgcal_cli::UserError;
+use cgcal_core::cgroupfs::CgroupFsError;
+
+use crate::cli::{default_trace_name, RecordConfig};
+use crate::record::{open_session, record, RecordError, StatusLine, Target, Timing};
 
 /// Records every cgroup under the root into a trace.
 pub fn run(cfg: RecordConfig) -> anyhow::Result<()> {
-    let _ = cfg;
-    Err(cgcal_cli::not_implemented(
-        "cgrec record",
-        "the Foundation issue",
-    ))
+    let target = Target {
+        root: cfg.root.path.clone(),
+        version: cfg.root.version,
+        out: cfg.out.clone(),
+        interval: cfg.interval,
+    };
+    let session = open_session(&target, default_trace_name).map_err(user_error)?;
+    let path = session.trace_file().path().to_path_buf();
+    tracing::info!(
+        "recording {} cgroups under {} into {}",
+        session.cgroups(),
+        cfg.root.path.display(),
+        path.display()
+    );
+    let timing = Timing {
+        interval: cfg.interval,
+        stat_interval: cfg.stat_interval,
+        flush: cfg.flush,
+        duration: cfg.duration,
+    };
+    let summary = record(session, timing, &mut StatusLine::on_stderr()).map_err(user_error)?;
+    tracing::info!(
+        "{}: {} samples, {} events, {} bytes",
+        path.display(),
+        summary.samples,
+        summary.events,
+        summary.bytes
+    );
+    Ok(())
+}
+
+/// The operator's version of a recording error: what, where, what to do.
+fn user_error(e: RecordError) -> anyhow::Error {
+    let err = match &e {
+        RecordError::Root { path, source } => {
+            let hint = match source {
+                CgroupFsError::NotCgroupFs { .. } | CgroupFsError::NoMemoryController { .. } => {
+                    "give a directory of a cgroup memory hierarchy with --root, e.g. /sys/fs/cgroup/memory (v1) or /sys/fs/cgroup (v2)"
+                }
+                CgroupFsError::Gone { .. } | CgroupFsError::Io { .. } => {
+                    "check that the directory exists and is readable (run as root for the whole hierarchy)"
+                }
+                _ => "give a directory of a cgroup memory hierarchy with --root",
+            };
+            UserError::new(format!("cannot record the cgroup hierarchy: {source}"))
+                .at(path.display().to_string())
+                .hint(hint)
+        }
+        RecordError::CreateTrace { path, source } => {
+            UserError::new(format!("cannot create the trace: {source}"))
+                .at(path.display().to_string())
+                .hint("give a writable file with -o, in a directory that exists")
+        }
+        RecordError::Trace(t) => UserError::new(format!("cannot write the trace: {t}"))
+            .hint("check free space and permissions; the data up to the last flush is readable"),
+        RecordError::Watch(w) => UserError::new(format!("cannot watch the cgroups: {w}")).hint(
+            "raise fs.inotify.max_user_watches or the open files limit if the kernel ran out",
+        ),
+        RecordError::Cgroup(c) => UserError::new(format!("cannot list the cgroups: {c}"))
+            .hint("check that --root is readable"),
+    };
+    err.into()
 }
