@@ -386,9 +386,14 @@ impl Session {
             Origin::Created => TrackedCgroup::created(handle, id),
         };
         self.cgroups.insert(name.clone(), tracked);
-        if origin == Origin::Created {
-            tracing::debug!("cgroup {name} created");
-            self.push_event(id, EventKind::Created, time_ns)?;
+        match origin {
+            // The baseline of the OOM counters, now: a kill between here
+            // and the first sweep is not missed.
+            Origin::Initial => self.check_oom(name, time_ns)?,
+            Origin::Created => {
+                tracing::debug!("cgroup {name} created");
+                self.push_event(id, EventKind::Created, time_ns)?;
+            }
         }
         Ok(())
     }
