@@ -60,8 +60,8 @@ loop_in sh -c "$HOG --cgroup $P/batch --mib 120 --step-mib 10 --step-ms 500 --ho
 loop_in sh -c "$HOG --cgroup $P/leaky --mib 400 --step-mib 4 --step-ms 1000; sleep 3"
 "$HOG" --cgroup "$P/idle" --mib 8 >/dev/null & pids+=($!)
 "$HOG" --cgroup "$P/cache" --mib 24 >/dev/null & pids+=($!)
-dd if=/dev/urandom of="$CACHE_FILE" bs=1M count=64 status=none
-sh -c "echo \$\$ > $P/cache/cgroup.procs; while :; do cat $CACHE_FILE > /dev/null; sleep 7; done" & pids+=($!)
+# The file is written from inside the cgroup, so its page cache is charged there.
+sh -c "echo \$\$ > $P/cache/cgroup.procs; dd if=/dev/urandom of=$CACHE_FILE bs=1M count=64 status=none; while :; do cat $CACHE_FILE > /dev/null; sleep 7; done" & pids+=($!)
 sleep 2
 
 mkdir -p "$(dirname "$OUT")"

@@ -11,4 +11,5 @@ mod cgsim_golden;
 mod cgsim_replay;
 mod cgsim_synth;
 mod cli;
+mod sample_trace;
 mod watch_live;
