@@ -92,3 +92,37 @@ fn readme_main_command_runs_and_static_counts_the_recorded_kills() {
         assert_eq!(r["floor_violations"], 0, "{r}");
     }
 }
+
+#[test]
+fn plot_shows_the_cgroup_in_trouble_under_an_algorithm_that_saved_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("sample.svg");
+    let path = sample();
+    run_ok(
+        "cgsim",
+        &[
+            "replay",
+            path.to_str().unwrap(),
+            "--algo",
+            "static,proportional",
+            "--mode",
+            "rescue",
+            "--plot",
+            svg.to_str().unwrap(),
+        ],
+    );
+    let svg = std::fs::read_to_string(svg).unwrap();
+    let section = svg
+        .split("proportional: demand (solid)")
+        .nth(1)
+        .expect("a proportional line chart");
+    // Saved under proportional (0 kills), killed under static: still plotted first.
+    let first_legend = section
+        .split("/cgcal-sample/")
+        .nth(1)
+        .expect("a legend entry");
+    assert!(
+        first_legend.starts_with("leaky (0 kills)"),
+        "{first_legend}"
+    );
+}

@@ -137,7 +137,7 @@ fn line_chart(s: &mut Svg, a: &AlgoSeries, y: f64) -> f64 {
         12,
         "middle",
         &format!(
-            "{}: demand (solid) and limit (dashed), most killed cgroups",
+            "{}: demand (solid) and limit (dashed), most affected cgroups",
             a.algo
         ),
     );
@@ -165,12 +165,18 @@ fn line_chart(s: &mut Svg, a: &AlgoSeries, y: f64) -> f64 {
             .filter_map(|p| p.limit.map(|v| (fx(p.time_ns), fy(v))))
             .collect();
         s.polyline(&limit, color, Some("6,3"));
+        let legend_y = top + 12.0 * k as f64;
         s.text(
-            right,
-            top + 12.0 * k as f64,
+            right - 24.0,
+            legend_y,
             10,
             "end",
             &format!("{} ({} kills)", l.cgroup, l.kills),
+        );
+        s.polyline(
+            &[(right - 20.0, legend_y - 3.0), (right, legend_y - 3.0)],
+            color,
+            None,
         );
     }
     y + LINE_H

@@ -59,7 +59,8 @@ impl Default for PlotRequest {
 pub struct AlgoSeries {
     /// The algorithm.
     pub algo: &'static str,
-    /// Its most affected cgroups, most kills first.
+    /// Its most affected cgroups: most kills under this algorithm first, ties
+    /// broken by the most kills under any algorithm.
     pub series: Vec<Series>,
 }
 
@@ -227,11 +228,25 @@ fn plot_pass(
     req: PlotRequest,
 ) -> Result<Vec<AlgoSeries>> {
     let mut engine = Engine::new(setup);
+    // Ties (an algorithm that saved every cgroup) are broken by the kills
+    // under any algorithm, so each chart shows the cgroups in trouble.
+    let worst: Vec<u64> = (0..outcomes.first().map_or(0, |o| o.kills_by_cgroup.len()))
+        .map(|i| {
+            outcomes
+                .iter()
+                .map(|o| o.kills_by_cgroup[i])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     for (run, o) in outcomes.iter().enumerate() {
-        let mut by_kills: Vec<usize> = (0..o.kills_by_cgroup.len()).collect();
-        by_kills.sort_by_key(|&i| (std::cmp::Reverse(o.kills_by_cgroup[i]), i));
-        by_kills.truncate(req.cgroups);
-        engine.watch(run, &by_kills, span.from, span.to, req.points);
+        let mut affected: Vec<usize> = (0..o.kills_by_cgroup.len()).collect();
+        affected.sort_by_key(|&i| {
+            let worst = worst.get(i).copied().unwrap_or(0);
+            (std::cmp::Reverse((o.kills_by_cgroup[i], worst)), i)
+        });
+        affected.truncate(req.cgroups);
+        engine.watch(run, &affected, span.from, span.to, req.points);
     }
     replay_pass(path, &mut engine, &mut IgnoreDecisions, &|_| {})?;
     let (_, again) = engine.finish();
