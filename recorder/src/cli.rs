@@ -76,7 +76,7 @@ pub struct RecordArgs {
 /// `cgrec stats` flags.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// The trace to read
+    /// The trace file, or a directory of trace files read as one trace (cgrec record --rotate)
     #[arg(value_name = "TRACE")]
     pub trace: PathBuf,
     /// Window start: RFC 3339, @UNIX_SECONDS, +OFFSET from the trace's start or -OFFSET from its end [default: the trace's start]
@@ -117,7 +117,7 @@ impl From<MetricArg> for Metric {
 /// `cgrec export` flags.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The trace to read
+    /// The trace file, or a directory of trace files read as one trace (cgrec record --rotate)
     #[arg(value_name = "TRACE")]
     pub trace: PathBuf,
     /// Output format
@@ -164,7 +164,7 @@ pub enum ImportFormat {
 /// `cgrec inspect` flags.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The trace to read
+    /// The trace file, or a directory of trace files read as one trace (cgrec record --rotate)
     #[arg(value_name = "TRACE")]
     pub trace: PathBuf,
 }

@@ -5,6 +5,9 @@
 //! resynchronises on the next valid chunk frame (chunks are self-contained);
 //! the tail grows fourfold until it holds a sample.
 //!
+//! A directory of rotated traces ([`TraceSet`]) spans from the first sample
+//! of its first file that has one to the last sample of its last such file.
+//!
 //! Traces are written in time order (the recorder samples forward in time,
 //! imports are sorted), so the first chunk holds the earliest sample and the
 //! last chunks the latest; within a chunk the extreme times are taken.
@@ -14,7 +17,7 @@ use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use anyhow::Context;
-use cgcal_core::trace::{open_trace, ReadItem, TraceReader};
+use cgcal_core::trace::{open_trace, ReadItem, TraceReader, TraceSet};
 
 /// First tail read: 4 MiB (a few chunks of a recorder trace).
 const FIRST_TAIL: u64 = 4 << 20;
@@ -28,8 +31,33 @@ pub struct Span {
     pub last_ns: u64,
 }
 
-/// The span of the trace at `path`; `None` when no readable chunk holds a sample.
+/// The span of the trace at `path` (a file, or a directory read as one
+/// trace); `None` when no readable chunk holds a sample.
 pub fn trace_span(path: &Path) -> anyhow::Result<Option<Span>> {
+    let set = TraceSet::open(&[path.to_path_buf()])?;
+    let mut first = None;
+    for f in set.files() {
+        if let Some(s) = file_span(f)? {
+            first = Some(s);
+            break;
+        }
+    }
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    for f in set.files().iter().rev() {
+        if let Some(s) = file_span(f)? {
+            return Ok(Some(Span {
+                first_ns: first.first_ns,
+                last_ns: s.last_ns.max(first.first_ns),
+            }));
+        }
+    }
+    Ok(Some(first))
+}
+
+/// The span of one trace file.
+fn file_span(path: &Path) -> anyhow::Result<Option<Span>> {
     let mut reader = open_trace(path)?;
     let header_len = reader.offset();
     let mut first = None;

@@ -1,15 +1,15 @@
 //! [`TraceSamples`]: a [`SampleSource`] that reads a trace afresh for every
 //! pass of the engine, so memory stays bounded by one chunk and the cgroups.
 
-use std::collections::BTreeMap;
-use std::io::Read;
-
 use super::SampleSource;
 use crate::name::CgroupName;
-use crate::trace::{CgroupId, Damage, ReadItem, Sample, TraceError, TraceReader};
+use crate::trace::{CgroupId, ChunkStream, Damage, ReadItem, Sample, TraceError};
+use std::collections::BTreeMap;
 
 /// Streams the samples of a trace; `open` gives a reader positioned after
-/// the file header, once per pass. Damaged chunks are skipped (the
+/// the file header (a [`TraceReader`](crate::trace::TraceReader), or a
+/// [`TraceSetReader`](crate::trace::TraceSetReader) for several files),
+/// once per pass. Damaged chunks are skipped (the
 /// statistics are of what is readable) and recorded in the first pass,
 /// with the names of the cgroups.
 pub struct TraceSamples<F> {
@@ -55,7 +55,7 @@ impl<F> TraceSamples<F> {
     }
 }
 
-impl<R: Read, F: FnMut() -> Result<TraceReader<R>, TraceError>> SampleSource for TraceSamples<F> {
+impl<S: ChunkStream, F: FnMut() -> Result<S, TraceError>> SampleSource for TraceSamples<F> {
     type Error = TraceError;
 
     fn for_each_sample(&mut self, f: &mut dyn FnMut(&Sample)) -> Result<(), TraceError> {
@@ -88,7 +88,7 @@ mod tests {
     use super::*;
     use crate::name::CgroupName;
     use crate::stats::{compute, CgroupStats, Metric, Percentile, StatsRequest};
-    use crate::trace::{CgroupId, CgroupVersion, Header, TraceWriter};
+    use crate::trace::{CgroupId, CgroupVersion, Header, TraceReader, TraceWriter};
 
     fn header() -> Header {
         Header {

@@ -116,4 +116,20 @@ pub enum TraceError {
         /// What failed.
         what: String,
     },
+    /// Files read as one trace disagree on where they were recorded.
+    #[error("{other} cannot be read with {first} as one trace: {what}: hint: give the files of one recording (one host, one root) only")]
+    MixedSet {
+        /// The first file of the set.
+        first: String,
+        /// The file that differs.
+        other: String,
+        /// What differs, with both values.
+        what: String,
+    },
+    /// A directory given as a trace holds no trace file.
+    #[error("{dir} holds no trace file (*.bin): hint: give a trace file, or the directory `cgrec record --rotate` writes")]
+    EmptySet {
+        /// The directory.
+        dir: String,
+    },
 }

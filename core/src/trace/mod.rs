@@ -40,6 +40,7 @@ pub mod model;
 
 mod body_decode;
 mod body_encode;
+mod chunk_stream;
 mod columns;
 mod compact;
 mod error;
@@ -51,15 +52,18 @@ mod payload;
 mod reader;
 mod source;
 pub mod synthetic_noise;
+mod trace_set;
 mod varint;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
+pub use chunk_stream::ChunkStream;
 pub use compact::{compact, compact_stream, CompactStats};
 pub use error::TraceError;
 pub use files::{create_trace, open_trace};
 pub use model::*;
 pub use reader::{read_all, Chunk, Damage, DamageKind, ReadAll, ReadItem, TraceReader};
+pub use trace_set::{open_trace_set, trace_files_in, TraceSet, TraceSetReader, TRACE_EXTENSION};
 pub use writer::{TraceWriter, FLUSH_RECORDS};

@@ -187,6 +187,11 @@ impl<R: Read> TraceReader<R> {
         &self.header
     }
 
+    /// The input as errors name it (its path, or `<stream>`).
+    pub fn file_name(&self) -> &str {
+        &self.file
+    }
+
     /// The format minor version of the file.
     pub fn minor_version(&self) -> u16 {
         self.minor

@@ -1,4 +1,5 @@
-//! `cgrec export`: a trace's samples and events as CSV or JSON lines
+//! `cgrec export`: a trace's (or a directory of rotated traces') samples
+//! and events as CSV or JSON lines
 //! ([`cgcal_core::interchange`]), streamed chunk by chunk in a buffered
 //! writer: memory is bounded by one chunk and the cgroup names.
 //!
@@ -13,7 +14,7 @@ use cgcal_core::interchange::{
     CSV_HEADER,
 };
 use cgcal_core::name::CgroupName;
-use cgcal_core::trace::{open_trace, CgroupId, Chunk, ReadItem, TraceReader};
+use cgcal_core::trace::{open_trace_set, CgroupId, Chunk, ReadItem, TraceSetReader};
 
 use crate::cli::{ExportConfig, ExportFormat};
 use crate::output_sink::OutputSink;
@@ -23,7 +24,7 @@ const BATCH: usize = 256 * 1024;
 
 /// Writes a trace's samples and events as CSV or JSON lines.
 pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
-    let mut reader = open_trace(&cfg.trace)?;
+    let mut reader = open_trace_set(&cfg.trace)?;
     let mut out = OutputSink::open(cfg.output.as_deref())?;
     let mut buf = Vec::with_capacity(BATCH + 8192);
     if cfg.format == ExportFormat::Csv {
@@ -34,7 +35,7 @@ pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
     while let Some(item) = reader.next_item() {
         match item? {
             ReadItem::Damaged(d) => {
-                tracing::warn!("{}: {d}; its records are not exported", cfg.trace.display())
+                tracing::warn!("{}: {d}; its records are not exported", reader.file_name())
             }
             ReadItem::Chunk(c) => {
                 left_out += write_chunk(&reader, &c, cfg.format, &mut buf, &mut out)?;
@@ -53,8 +54,8 @@ pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
 
 /// Appends one chunk's rows, handing full batches to `out`; returns the
 /// number of events the format could not carry.
-fn write_chunk<R: std::io::Read>(
-    reader: &TraceReader<R>,
+fn write_chunk(
+    reader: &TraceSetReader,
     c: &Chunk,
     format: ExportFormat,
     buf: &mut Vec<u8>,

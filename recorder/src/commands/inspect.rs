@@ -1,4 +1,5 @@
-//! `cgrec inspect`: the header, time span, cgroups, samples, events, size
+//! `cgrec inspect`: the header (the first file's, for a directory of
+//! rotated traces), time span, cgroups, samples, events, size
 //! and chunk health of a trace, as aligned text on stdout.
 //!
 //! A damaged trace is still inspected (exit 0): the `health` line says
@@ -10,21 +11,25 @@ use std::fmt::Write as _;
 use cgcal_core::parse::{format_duration, format_rfc3339_ns};
 
 use crate::trace_summary::{human_duration, TraceSummary};
-use cgcal_core::trace::{open_trace, ReadItem};
+use cgcal_core::trace::{open_trace_set, ReadItem};
 
 use crate::cli::InspectConfig;
 use crate::output_sink::OutputSink;
 
 /// Describes a trace and the health of its chunks.
 pub fn run(cfg: InspectConfig) -> anyhow::Result<()> {
-    let mut reader = open_trace(&cfg.trace)?;
+    let mut reader = open_trace_set(&cfg.trace)?;
     let header = reader.header().clone();
     let minor = reader.minor_version();
     let mut sum = TraceSummary::default();
+    let mut damaged_files = Vec::new();
     while let Some(item) = reader.next_item() {
         match item? {
             ReadItem::Chunk(c) => sum.add_chunk(&c),
-            ReadItem::Damaged(d) => sum.add_damage(d),
+            ReadItem::Damaged(d) => {
+                damaged_files.push(reader.file_name().to_string());
+                sum.add_damage(d)
+            }
         }
     }
     let file_bytes = reader.offset();
@@ -33,6 +38,12 @@ pub fn run(cfg: InspectConfig) -> anyhow::Result<()> {
         let _ = writeln!(t, "{key:<15} {value}");
     };
     line("trace", cfg.trace.display().to_string());
+    if reader.file_count() > 1 {
+        line(
+            "files",
+            format!("{} (read as one trace, in time order)", reader.file_count()),
+        );
+    }
     line(
         "format",
         format!("{}.{minor}", cgcal_core::trace::layout::VERSION_MAJOR),
@@ -100,8 +111,8 @@ pub fn run(cfg: InspectConfig) -> anyhow::Result<()> {
             n => format!("DAMAGED: {n} damaged chunk(s) or stretch(es), listed below; their records are unreadable"),
         },
     );
-    for d in &sum.damage {
-        let _ = writeln!(t, "  damaged: {d}");
+    for (d, file) in sum.damage.iter().zip(&damaged_files) {
+        let _ = writeln!(t, "  damaged: {file}: {d}");
     }
     if !sum.cgroups.is_empty() {
         let width = sum

@@ -1,4 +1,6 @@
-//! `cgrec stats`: Phase 1 statistics of a trace window (SPEC §4).
+//! `cgrec stats`: Phase 1 statistics of a trace window (SPEC §4). The
+//! trace may be a directory of rotated files, read as one trace
+//! ([`cgcal_core::trace::TraceSet`]): a window spanning files is exact.
 //!
 //! The window's `--from`/`--to` are resolved against the trace's first and
 //! last sample times ([`crate::trace_span`], read only when a relative form
@@ -13,7 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use cgcal_core::parse::{format_rfc3339_ns, TimeSpec};
 use cgcal_core::stats::{compute, to_json, StatsRequest, TraceSamples};
-use cgcal_core::trace::open_trace;
+use cgcal_core::trace::open_trace_set;
 
 use crate::cli::StatsConfig;
 use crate::output_sink::OutputSink;
@@ -28,7 +30,7 @@ pub fn run(cfg: StatsConfig) -> anyhow::Result<()> {
         metric: cfg.metric,
         percentiles: cfg.percentiles.clone(),
     };
-    let mut src = TraceSamples::new(|| open_trace(&cfg.trace));
+    let mut src = TraceSamples::new(|| open_trace_set(&cfg.trace));
     let stats = compute(&mut src, &req)
         .with_context(|| format!("cannot compute statistics of {}", cfg.trace.display()))?;
     for d in src.damage() {

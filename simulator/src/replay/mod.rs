@@ -22,7 +22,7 @@ use std::path::Path;
 use anyhow::Result;
 use cgcal_cli::UserError;
 use cgcal_core::name::CgroupName;
-use cgcal_core::trace::{open_trace, CgroupId, Header, ReadItem, TraceError};
+use cgcal_core::trace::{open_trace_set, CgroupId, Header, ReadItem, TraceError};
 
 pub use cast::{Cast, Role};
 pub use engine::{
@@ -162,7 +162,7 @@ struct Scan {
 /// Reads the whole trace once: cgroup names, which have samples, the time
 /// span of the samples; warns about damaged chunks with their offsets.
 fn scan(path: &Path) -> Result<Scan> {
-    let mut reader = open_trace(path).map_err(|e| trace_error(path, e))?;
+    let mut reader = open_trace_set(path).map_err(|e| trace_error(path, e))?;
     let mut out = Scan {
         header: reader.header().clone(),
         names: BTreeMap::new(),
@@ -183,7 +183,7 @@ fn scan(path: &Path) -> Result<Scan> {
                 }
             }
             ReadItem::Damaged(d) => {
-                tracing::warn!("{}: {d}; replaying the rest", path.display());
+                tracing::warn!("{}: {d}; replaying the rest", reader.file_name());
             }
         }
     }
@@ -197,7 +197,7 @@ fn replay_pass(
     sink: &mut dyn DecisionSink,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<()> {
-    let mut reader = open_trace(path).map_err(|e| trace_error(path, e))?;
+    let mut reader = open_trace_set(path).map_err(|e| trace_error(path, e))?;
     let mut timeline = Timeline::new();
     let mut emit = |g: Group<'_>| engine.step(g, sink);
     let mut read = reader.offset();

@@ -10,7 +10,7 @@ use cgcal_core::parse::InitialLimits;
 use cgcal_core::stats::{
     compute, load_stats_json, Metric, Phase1, StatsRequest, TraceSamples, MAX_STATS_FILE_LEN,
 };
-use cgcal_core::trace::{open_trace, Header};
+use cgcal_core::trace::{open_trace_set, Header};
 
 use super::cast::{Cast, Role};
 use super::engine::initial_from_training;
@@ -82,7 +82,7 @@ fn from_window(
         metric: Metric::Usage,
         percentiles,
     };
-    let mut src = TraceSamples::new(|| open_trace(path));
+    let mut src = TraceSamples::new(|| open_trace_set(path));
     let stats = compute(&mut src, &req).map_err(|e| match e {
         cgcal_core::stats::ComputeError::Source(e) => trace_error(path, e),
         other => UserError::new(format!("cannot compute the training statistics: {other}"))
