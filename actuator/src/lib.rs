@@ -14,5 +14,6 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod engine;
 
 pub use cli::run;

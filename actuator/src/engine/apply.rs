@@ -1,0 +1,1 @@
+//! Applying a checked plan to the live tree.

@@ -1,0 +1,4 @@
+//! The audit log.
+
+/// The `--log` file.
+pub struct AuditLog;
