@@ -13,6 +13,7 @@ use cgcal_core::stats::{Metric, Percentile};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
+use crate::record::rotation::RotationPolicy;
 
 /// The program's name, as errors and completions spell it.
 pub const PROGRAM: &str = "cgrec";
@@ -68,9 +69,18 @@ pub struct RecordArgs {
     /// Longest time data stays unwritten: a crash loses at most this much
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = value::positive_duration)]
     pub flush: Duration,
-    /// The trace file to write [default: cgrec-HOST-YYYYMMDDTHHMMSSZ.bin in the current directory]
-    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    /// The trace file to write [default: cgrec-HOST-YYYYMMDDTHHMMSSZ.bin in the current directory]; with --rotate or --rotate-size, the directory the files go to (created if missing) [default: the current directory]
+    #[arg(short = 'o', long = "out", value_name = "FILE|DIR")]
     pub out: Option<PathBuf>,
+    /// Start a new file (cgrec-HOST-YYYYMMDDTHHMMSS.mmmZ.bin in the --out directory) when the current one is this old
+    #[arg(long, value_name = "DURATION", value_parser = value::positive_duration)]
+    pub rotate: Option<Duration>,
+    /// Start a new file when the current one reaches this size
+    #[arg(long, value_name = "SIZE", value_parser = value::size_bytes)]
+    pub rotate_size: Option<u64>,
+    /// Delete rotated files that ended longer ago than this (never the current file); needs --rotate or --rotate-size
+    #[arg(long, value_name = "DURATION", value_parser = value::positive_duration)]
+    pub retain: Option<Duration>,
 }
 
 /// `cgrec stats` flags.
@@ -183,8 +193,11 @@ pub struct RecordConfig {
     /// Longest time data stays unwritten (> 0).
     pub flush: Duration,
     /// The trace file; `None`: [`default_trace_name`] in the current
-    /// directory, named when recording starts.
+    /// directory, named when recording starts. Unused with rotation.
     pub out: Option<PathBuf>,
+    /// Rotation and retention (`--rotate`, `--rotate-size`, `--retain`);
+    /// its directory is `--out` (default `.`).
+    pub rotation: Option<RotationPolicy>,
 }
 
 /// The default `cgrec record` output name for `host` and a start time in
@@ -192,6 +205,24 @@ pub struct RecordConfig {
 /// characters other than ASCII letters, digits, `.`, `_` and `-` in the host
 /// name replaced by `_`.
 pub fn default_trace_name(host: &str, start_ns: u64) -> String {
+    format!("{}{}Z.bin", trace_name_prefix(host), second_stamp(start_ns))
+}
+
+/// The name of a rotated file ([`crate::record::rotation`]):
+/// `cgrec-HOST-YYYYMMDDTHHMMSS.mmmZ.bin`, fixed width, so names sort in
+/// time order; the host as in [`default_trace_name`].
+pub fn rotated_trace_name(host: &str, start_ns: u64) -> String {
+    let ms = start_ns % 1_000_000_000 / 1_000_000;
+    format!(
+        "{}{}.{ms:03}Z.bin",
+        trace_name_prefix(host),
+        second_stamp(start_ns)
+    )
+}
+
+/// `cgrec-HOST-`, the start of every trace name [`default_trace_name`]
+/// and [`rotated_trace_name`] give for `host`.
+pub fn trace_name_prefix(host: &str) -> String {
     let host: String = host
         .chars()
         .map(|c| {
@@ -202,11 +233,15 @@ pub fn default_trace_name(host: &str, start_ns: u64) -> String {
             }
         })
         .collect();
-    let stamp: String = cgcal_core::parse::format_rfc3339_ns(start_ns - start_ns % 1_000_000_000)
+    format!("cgrec-{host}-")
+}
+
+/// `YYYYMMDDTHHMMSS` (UTC) of a time in nanoseconds since the epoch.
+fn second_stamp(ns: u64) -> String {
+    cgcal_core::parse::format_rfc3339_ns(ns - ns % 1_000_000_000)
         .chars()
-        .filter(|c| !matches!(c, '-' | ':'))
-        .collect();
-    format!("cgrec-{host}-{stamp}.bin")
+        .filter(|c| !matches!(c, '-' | ':' | 'Z'))
+        .collect()
 }
 
 /// Validated `cgrec stats` settings.
@@ -260,15 +295,36 @@ pub struct InspectConfig {
 
 impl RecordArgs {
     /// Applies defaults; every value was range-checked by its parser.
-    pub fn validate(self) -> RecordConfig {
-        RecordConfig {
+    /// `--retain` without a rotation is a usage error.
+    pub fn validate(self) -> Result<RecordConfig, clap::Error> {
+        let rotating = self.rotate.is_some() || self.rotate_size.is_some();
+        if self.retain.is_some() && !rotating {
+            return Err(usage_error::<Cli>(
+                Some("record"),
+                "--retain deletes rotated files: give --rotate or --rotate-size too".to_string(),
+            ));
+        }
+        if self.rotate_size == Some(0) {
+            return Err(usage_error::<Cli>(
+                Some("record"),
+                "--rotate-size must be greater than zero".to_string(),
+            ));
+        }
+        let rotation = rotating.then(|| RotationPolicy {
+            dir: self.out.clone().unwrap_or_else(|| PathBuf::from(".")),
+            every: self.rotate,
+            max_bytes: self.rotate_size,
+            retain: self.retain,
+        });
+        Ok(RecordConfig {
             root: self.root.resolve(),
             interval: self.interval,
             stat_interval: self.stat_interval,
             duration: self.duration,
             flush: self.flush,
             out: self.out,
-        }
+            rotation,
+        })
     }
 }
 
@@ -305,7 +361,7 @@ where
     let cli = Cli::try_parse_from(args)?;
     cgcal_cli::init_tracing(cli.log.level(LevelFilter::WARN));
     match cli.command {
-        Command::Record(args) => commands::record::run(args.validate()),
+        Command::Record(args) => commands::record::run(args.validate()?),
         Command::Stats(args) => commands::stats::run(args.validate()?),
         Command::Export(args) => commands::export::run(ExportConfig {
             trace: args.trace,
@@ -343,7 +399,8 @@ mod tests {
         let Command::Record(args) = parse(&["record"]).unwrap().command else {
             panic!("not record");
         };
-        let cfg = args.validate();
+        let cfg = args.validate().unwrap();
+        assert_eq!(cfg.rotation, None);
         assert_eq!(cfg.interval, Duration::from_secs(1));
         assert_eq!(cfg.stat_interval, Duration::from_secs(10));
         assert_eq!(cfg.flush, Duration::from_secs(5));
@@ -429,6 +486,46 @@ mod tests {
             panic!("not import");
         };
         assert_eq!(a.host_memory, Some(SizeArg::Bytes(64 << 30)));
+    }
+
+    #[test]
+    fn rotation_flags_make_a_policy_and_retain_needs_one() {
+        let record = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Record(a) => a.validate(),
+            _ => panic!("not record"),
+        };
+        let err = record(&["record", "--retain", "7d"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--rotate"), "{err}");
+        assert_eq!(
+            record(&["record", "--rotate-size", "0"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        let cfg = record(&[
+            "record",
+            "--rotate",
+            "1h",
+            "--rotate-size",
+            "64M",
+            "--retain",
+            "7d",
+            "-o",
+            "/var/lib/cgrec",
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.rotation,
+            Some(RotationPolicy {
+                dir: PathBuf::from("/var/lib/cgrec"),
+                every: Some(Duration::from_secs(3600)),
+                max_bytes: Some(64 << 20),
+                retain: Some(Duration::from_secs(7 * 86_400)),
+            })
+        );
+        let cwd = record(&["record", "--rotate-size", "1M"]).unwrap();
+        assert_eq!(cwd.rotation.unwrap().dir, PathBuf::from("."));
     }
 
     #[test]

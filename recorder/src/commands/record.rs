@@ -4,7 +4,8 @@
 use cgcal_cli::UserError;
 use cgcal_core::cgroupfs::CgroupFsError;
 
-use crate::cli::{default_trace_name, RecordConfig};
+use crate::cli::{default_trace_name, rotated_trace_name, RecordConfig};
+use crate::record::rotation::Rotation;
 use crate::record::{open_session, record, RecordError, StatusLine, Target, Timing};
 
 /// Records every cgroup under the root into a trace.
@@ -12,10 +13,34 @@ pub fn run(cfg: RecordConfig) -> anyhow::Result<()> {
     let target = Target {
         root: cfg.root.path.clone(),
         version: cfg.root.version,
-        out: cfg.out.clone(),
+        out: match cfg.rotation {
+            Some(_) => None,
+            None => cfg.out.clone(),
+        },
         interval: cfg.interval,
     };
-    let session = open_session(&target, default_trace_name).map_err(user_error)?;
+    let session = match &cfg.rotation {
+        None => open_session(&target, default_trace_name).map_err(user_error)?,
+        Some(policy) => {
+            create_dir(&policy.dir)?;
+            let mut host = String::new();
+            let name = |h: &str, start_ns| {
+                host = h.to_string();
+                policy
+                    .dir
+                    .join(rotated_trace_name(h, start_ns))
+                    .display()
+                    .to_string()
+            };
+            let mut s = open_session(&target, name).map_err(user_error)?;
+            s.set_rotation(Rotation::new(
+                policy.clone(),
+                &host,
+                s.clock().start_instant(),
+            ));
+            s
+        }
+    };
     let path = session.trace_file().path().to_path_buf();
     tracing::info!(
         "recording {} cgroups under {} into {}",
@@ -38,6 +63,16 @@ pub fn run(cfg: RecordConfig) -> anyhow::Result<()> {
         summary.bytes
     );
     Ok(())
+}
+
+/// Creates the rotation directory (and its parents) if missing.
+fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        UserError::new(format!("cannot create the trace directory: {e}"))
+            .at(dir.display().to_string())
+            .hint("give a writable directory with -o when rotating")
+            .into()
+    })
 }
 
 /// The operator's version of a recording error: what, where, what to do.

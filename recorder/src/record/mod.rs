@@ -15,6 +15,9 @@
 //!   every `--flush`; a clean stop on `--duration`, SIGINT or SIGTERM,
 //!   followed by the re-chunking ([`trace_file`]).
 //!
+//! With `--rotate`/`--rotate-size` the session writes a directory of
+//! files, one at a time ([`rotation`]).
+//!
 //! Times come from a monotonic clock anchored once to the wall clock
 //! ([`clock`]).
 
@@ -23,6 +26,7 @@ pub mod error;
 pub mod host_info;
 pub mod oom_tracker;
 pub mod open_files_limit;
+pub mod rotation;
 pub mod run_loop;
 pub mod session;
 pub mod status_line;

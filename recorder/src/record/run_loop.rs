@@ -73,6 +73,7 @@ pub fn record(
             s.flush()?;
             next_flush = next_tick(next_flush, timing.flush, now);
         }
+        s.maybe_rotate(now)?;
         status.draw(now, &s.progress(now));
         let deadline = [
             Some(next_sweep),

@@ -13,6 +13,7 @@ use cgcal_core::watch::{WatchEvent, Watcher};
 use super::clock::TraceClock;
 use super::error::RecordError;
 use super::oom_tracker::{limit_hit_cgroups, Attribution};
+use super::rotation::Rotation;
 use super::status_line::Progress;
 use super::trace_file::TraceFile;
 use super::tracked_cgroup::{Reading, SweepDepth, TrackedCgroup};
@@ -75,6 +76,7 @@ pub struct Session {
     tree_watched: bool,
     samples: u64,
     events: u64,
+    rotation: Option<Rotation>,
 }
 
 impl std::fmt::Debug for Session {
@@ -113,6 +115,7 @@ impl Session {
             tree_watched,
             samples: 0,
             events: 0,
+            rotation: None,
         };
         let now = s.clock.now_ns();
         for name in s.fs.list()? {
@@ -267,6 +270,45 @@ impl Session {
         self.out.flush()
     }
 
+    /// Rotates the trace file by `rotation` from now on.
+    pub fn set_rotation(&mut self, rotation: Rotation) {
+        self.rotation = Some(rotation);
+    }
+
+    /// The rotation, when the recording rotates.
+    pub fn rotation(&self) -> Option<&Rotation> {
+        self.rotation.as_ref()
+    }
+
+    /// When the rotation is due: starts the next file (every tracked
+    /// cgroup re-declared there, its state kept), closes and re-chunks the
+    /// previous one, then applies the retention.
+    pub fn maybe_rotate(&mut self, now: Instant) -> Result<(), RecordError> {
+        let Some(rotation) = self.rotation.as_mut() else {
+            return Ok(());
+        };
+        if !rotation.due(now, self.out.bytes_written()) {
+            return Ok(());
+        }
+        let start_ns = self.clock.ns_at(now);
+        let next = rotation.open_next(&self.out, start_ns, now)?;
+        let closed = std::mem::replace(&mut self.out, next);
+        for (name, cg) in self.cgroups.iter_mut() {
+            cg.set_id(self.out.writer().cgroup_id(name, start_ns));
+        }
+        let closed_path = closed.path().to_path_buf();
+        let (bytes, _) = closed.finish()?;
+        tracing::info!(
+            "rotated: closed {} ({bytes} bytes), writing {}",
+            closed_path.display(),
+            self.out.path().display()
+        );
+        if let Some(r) = self.rotation.as_mut() {
+            r.apply_retention(std::time::SystemTime::now(), self.out.path());
+        }
+        Ok(())
+    }
+
     /// A last read of every cgroup's OOM counters (nothing missed between
     /// the last sweep and the stop), then the trace is finished and
     /// re-chunked.
@@ -277,7 +319,11 @@ impl Session {
             self.check_oom(&name, time_ns)?;
         }
         let (samples, events) = (self.samples, self.events);
+        let current = self.out.path().to_path_buf();
         let (bytes, compacted) = self.out.finish()?;
+        if let Some(r) = self.rotation.as_mut() {
+            r.apply_retention(std::time::SystemTime::now(), &current);
+        }
         Ok(Summary {
             samples,
             events,

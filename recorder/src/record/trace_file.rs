@@ -24,6 +24,7 @@ use super::error::RecordError;
 /// The trace file being written.
 pub struct TraceFile {
     path: PathBuf,
+    header: Header,
     writer: TraceWriter<BufWriter<File>>,
     sync: File,
 }
@@ -55,6 +56,7 @@ impl TraceFile {
             TraceWriter::with_file_name(BufWriter::with_capacity(256 * 1024, file), header, &name)?;
         Ok(TraceFile {
             path: path.to_path_buf(),
+            header: header.clone(),
             writer,
             sync,
         })
@@ -63,6 +65,11 @@ impl TraceFile {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The header written at the file's start.
+    pub fn header(&self) -> &Header {
+        &self.header
     }
 
     /// The writer (cgroup ids, samples, events).

@@ -81,6 +81,12 @@ impl TrackedCgroup {
         self.id
     }
 
+    /// Gives the cgroup its id in a new trace file (rotation); what the
+    /// last reads said (OOM counters, limit) is kept.
+    pub fn set_id(&mut self, id: CgroupId) {
+        self.id = id;
+    }
+
     /// The handle (e.g. to register its OOM notification).
     pub fn handle(&mut self) -> &mut dyn Cgroup {
         self.handle.as_mut()
