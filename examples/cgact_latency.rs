@@ -25,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cgcal_core::watch::{WatchEvent, Watcher};
-use cgcal_testkit::{spawn_hog, wait_ready, HogOptions, LiveParent};
+use cgcal_testkit::{wait_ready, LiveParent};
 
 const MIB: u64 = 1 << 20;
 
@@ -132,20 +132,20 @@ fn latency(rescues: u64) {
             "1M",
             "--bump-ratio",
             "0.01",
-            "-q",
         ],
     );
     let total = 4 + rescues;
     let started = Instant::now();
-    let mut hog = spawn_hog(
-        &a,
-        total,
-        HogOptions {
-            step_mib: Some(1),
-            step_ms: Some(0),
-            hold_ms: None,
-        },
-    );
+    // cgcal-hog in 1 MiB steps (testkit's spawn_hog looks next to tests,
+    // not examples).
+    let mut hog = Command::new(binary("cgcal-hog"))
+        .arg("--cgroup")
+        .arg(&a)
+        .args(["--mib", &total.to_string(), "--step-mib", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn cgcal-hog");
     let ready = wait_ready(&mut hog);
     let took = started.elapsed();
     stop(&mut cgact);
@@ -254,7 +254,7 @@ fn idle(seconds: u64, cgroups: u64) {
         serde_json::Value::Object(stats).to_string(),
     )
     .unwrap();
-    let mut cgact = start_cgact(&parent, tmp.path(), &["--mode", "rescue", "-q"]);
+    let mut cgact = start_cgact(&parent, tmp.path(), &["--mode", "rescue"]);
     let mut cgrec = Command::new(binary("cgrec"))
         .arg("-q")
         .arg("record")

@@ -85,8 +85,8 @@ impl Daemon {
             }
         };
         if usage >= bytes {
-            tracing::info!(cgroup = %name, usage, threshold = bytes, "usage above the preempt threshold");
             self.decide(name, OomKind::Pressure, woke);
+            tracing::info!(cgroup = %name, usage, threshold = bytes, "usage above the preempt threshold");
         }
     }
 }

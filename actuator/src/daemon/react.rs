@@ -142,8 +142,8 @@ impl Daemon {
                 return;
             }
         }
-        tracing::info!(cgroup = %name, kills, "OOM kill");
         self.decide(name, OomKind::OomKill, woke);
+        tracing::info!(cgroup = %name, kills, "OOM kill");
     }
 
     /// Re-reads the kill counters that are due.

@@ -163,8 +163,9 @@ impl Daemon {
     /// `name` is under OOM with tasks frozen: one decision; memory given
     /// restarts the deadline, nothing given lets the kernel kill.
     pub(crate) fn on_frozen(&mut self, name: &CgroupName, woke: Instant) {
+        let decision = self.decide(name, OomKind::Oom, woke);
         tracing::info!(cgroup = %name, "under OOM, tasks frozen");
-        let Some(d) = self.decide(name, OomKind::Oom, woke) else {
+        let Some(d) = decision else {
             if self.armed.contains(name) {
                 self.fallback_kill(name, woke);
             }

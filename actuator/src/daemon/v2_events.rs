@@ -62,8 +62,8 @@ impl super::Daemon {
         if kind != OomKind::OomKill && cg.quiet_until.is_some_and(|t| woke < t) {
             return;
         }
-        tracing::info!(cgroup = %name, ?kind, ?delta, "memory event");
         let decision = self.decide(name, kind, woke);
+        tracing::info!(cgroup = %name, ?kind, ?delta, "memory event");
         let gave_nothing = decision.is_none_or(|d| d.added_to_target == 0);
         if let Some(cg) = self.armed.get_mut(name) {
             cg.quiet_until =
