@@ -571,3 +571,108 @@ fn sigterm_restores_flags_new_cgroups_are_armed_and_a_second_instance_is_refused
         cgact.lines()
     );
 }
+
+#[test]
+fn preempt_raises_the_limit_before_any_oom() {
+    let Some(parent) = LiveParent::new("cgact-preempt") else {
+        return;
+    };
+    parent.set_limit("", 512 * MIB);
+    let a = parent.child("a");
+    parent.set_limit("a", 64 * MIB);
+    let files = Files::new();
+    files.write_stats(&parent, &[("a", 4, 32, 96)]);
+    let mut cgact = Cgact::start(&parent, &files, &["--mode", "preempt"]);
+    // 60 MiB crosses the 90 % threshold (57.6 MiB) of the 64 MiB limit.
+    let mut hog = spawn_hog(
+        &a,
+        60,
+        HogOptions {
+            step_mib: Some(2),
+            step_ms: Some(20),
+            hold_ms: None,
+        },
+    );
+    assert_eq!(wait_ready(&mut hog), Ok(60 * MIB));
+    assert!(
+        wait_until(PATIENCE, || limit(&a) > 64 * MIB).is_some(),
+        "limit not raised: {}",
+        limit(&a)
+    );
+    assert_eq!(oom_control(&a).2, 0, "an OOM kill happened");
+    let audit = files.audit();
+    let lines = lines_for(&audit, &parent.name_of("a"));
+    assert!(!lines.is_empty(), "{audit:?}");
+    assert!(lines.iter().all(|l| l["mode"] == "preempt"), "{audit:?}");
+    assert!(!oom_control(&a).0, "preempt mode set oom_kill_disable");
+    assert!(cgact.terminate().success());
+}
+
+#[test]
+fn once_releases_what_is_frozen_and_exits() {
+    let Some(parent) = LiveParent::new("cgact-once") else {
+        return;
+    };
+    parent.set_limit("", 512 * MIB);
+    let a = parent.child("a");
+    parent.set_limit("a", 24 * MIB);
+    let b = parent.child("b");
+    parent.set_limit("b", 24 * MIB);
+    // What a rescue instance killed with SIGKILL leaves behind.
+    std::fs::write(a.join("memory.oom_control"), "1").unwrap();
+    let files = Files::new();
+    files.write_stats(&parent, &[("a", 4, 20, 56), ("b", 4, 20, 24)]);
+    let mut hog = spawn_hog(&a, 40, HogOptions::default());
+    assert!(
+        wait_until(PATIENCE, || oom_control(&a).1).is_some(),
+        "the hog did not freeze under OOM"
+    );
+    let mut once = Cgact::spawn(&parent, &files, &["--mode", "rescue", "--once"]);
+    let status = once.wait();
+    assert!(status.success(), "{status}: {}", once.lines().join("\n"));
+    assert!(!oom_control(&a).1, "still frozen after --once");
+    assert_eq!(
+        wait_ready(&mut hog),
+        Ok(40 * MIB),
+        "the hog did not survive"
+    );
+    assert!(!oom_control(&b).0, "--once armed oom_kill_disable on b");
+    let audit = files.audit();
+    assert!(
+        lines_for(&audit, &parent.name_of("a"))
+            .iter()
+            .any(|l| l["outcome"] == "resolved"),
+        "{audit:?}"
+    );
+}
+
+#[test]
+fn sighup_with_a_broken_stats_file_keeps_the_old_statistics() {
+    let Some(parent) = LiveParent::new("cgact-sighup") else {
+        return;
+    };
+    parent.set_limit("", 512 * MIB);
+    let a = parent.child("a");
+    parent.set_limit("a", 24 * MIB);
+    let files = Files::new();
+    files.write_stats(&parent, &[("a", 4, 20, 48)]);
+    let mut cgact = Cgact::start(&parent, &files, &["--mode", "react"]);
+    std::fs::write(&files.stats, "{\"/nope\": 1}").unwrap();
+    cgact.signal(libc::SIGHUP);
+    let logged = wait_until(PATIENCE, || {
+        cgact
+            .lines()
+            .iter()
+            .any(|l| l.contains("keeping the old statistics"))
+    });
+    assert!(logged.is_some(), "{:?}", cgact.lines());
+    assert!(
+        cgact.child.try_wait().unwrap().is_none(),
+        "cgact exited on SIGHUP"
+    );
+    // Still reacting, with the old statistics.
+    let mut hog = spawn_hog(&a, 40, HogOptions::default());
+    assert!(wait_ready(&mut hog).is_err());
+    assert!(wait_until(PATIENCE, || limit(&a) > 40 * MIB).is_some());
+    assert!(cgact.terminate().success());
+}
