@@ -145,6 +145,8 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per sample or event
     Jsonl,
+    /// Apache Parquet with the CSV's columns (needs -o)
+    Parquet,
 }
 
 /// `cgrec import` flags.
@@ -363,6 +365,13 @@ where
     match cli.command {
         Command::Record(args) => commands::record::run(args.validate()?),
         Command::Stats(args) => commands::stats::run(args.validate()?),
+        Command::Export(args) if args.format == ExportFormat::Parquet && args.output.is_none() => {
+            Err(usage_error::<Cli>(
+                Some("export"),
+                "--format parquet writes a file: give it with -o FILE",
+            )
+            .into())
+        }
         Command::Export(args) => commands::export::run(ExportConfig {
             trace: args.trace,
             format: args.format,

@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod commands;
 pub mod output_sink;
+pub mod parquet_export;
 pub mod record;
 pub mod trace_span;
 pub mod trace_summary;

@@ -1,5 +1,5 @@
 //! `cgrec export`: a trace's (or a directory of rotated traces') samples
-//! and events as CSV or JSON lines
+//! and events as CSV, JSON lines or Parquet ([`crate::parquet_export`])
 //! ([`cgcal_core::interchange`]), streamed chunk by chunk in a buffered
 //! writer: memory is bounded by one chunk and the cgroup names.
 //!
@@ -14,7 +14,9 @@ use cgcal_core::interchange::{
     CSV_HEADER,
 };
 use cgcal_core::name::CgroupName;
-use cgcal_core::trace::{open_trace_set, CgroupId, Chunk, ReadItem, TraceSetReader};
+use cgcal_core::trace::{open_trace_set, CgroupId, Chunk, Event, ReadItem, Sample, TraceSetReader};
+
+use crate::parquet_export::ParquetExport;
 
 use crate::cli::{ExportConfig, ExportFormat};
 use crate::output_sink::OutputSink;
@@ -25,6 +27,9 @@ const BATCH: usize = 256 * 1024;
 /// Writes a trace's samples and events as CSV or JSON lines.
 pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
     let mut reader = open_trace_set(&cfg.trace)?;
+    if cfg.format == ExportFormat::Parquet {
+        return export_parquet(&cfg, &mut reader);
+    }
     let mut out = OutputSink::open(cfg.output.as_deref())?;
     let mut buf = Vec::with_capacity(BATCH + 8192);
     if cfg.format == ExportFormat::Csv {
@@ -52,6 +57,74 @@ pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the CSV's rows as Parquet ([`crate::parquet_export`]) to `-o`.
+fn export_parquet(cfg: &ExportConfig, reader: &mut TraceSetReader) -> anyhow::Result<()> {
+    let Some(path) = cfg.output.as_deref() else {
+        anyhow::bail!("--format parquet needs -o FILE");
+    };
+    let mut out = ParquetExport::create(path)?;
+    let mut left_out = 0u64;
+    while let Some(item) = reader.next_item() {
+        match item? {
+            ReadItem::Damaged(d) => {
+                tracing::warn!("{}: {d}; its records are not exported", reader.file_name())
+            }
+            ReadItem::Chunk(c) => {
+                let unknown = CgroupName::root();
+                let name = |id: CgroupId| reader.cgroup_name(id).unwrap_or(&unknown);
+                for_each_row(&c, |r| match r {
+                    Row::Sample(s) => out.push(&csv_row_of_sample(name(s.cgroup), s)),
+                    Row::Event(e) => match csv_row_of_event(name(e.cgroup), e) {
+                        Some(row) => out.push(&row),
+                        None => {
+                            left_out += 1;
+                            Ok(())
+                        }
+                    },
+                })?;
+            }
+        }
+    }
+    let rows = out.finish()?;
+    tracing::info!("{}: {rows} rows", path.display());
+    if left_out > 0 {
+        tracing::warn!(
+            "{left_out} events of kinds the CSV columns cannot carry (under_oom_start, under_oom_end, created, removed) were left out; --format jsonl exports them"
+        );
+    }
+    Ok(())
+}
+
+/// A sample or an event of a chunk.
+enum Row<'a> {
+    Sample(&'a Sample),
+    Event(&'a Event),
+}
+
+/// Calls `f` with a chunk's samples and events in time order, a sample
+/// before the events of the same time (the order of every export format).
+fn for_each_row<'a>(
+    c: &'a Chunk,
+    mut f: impl FnMut(Row<'a>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (mut si, mut ei) = (0, 0);
+    while si < c.samples.len() || ei < c.events.len() {
+        let sample_next = match (c.samples.get(si), c.events.get(ei)) {
+            (Some(s), Some(e)) => s.time_ns <= e.time_ns,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if sample_next {
+            si += 1;
+            f(Row::Sample(&c.samples[si - 1]))?;
+        } else {
+            ei += 1;
+            f(Row::Event(&c.events[ei - 1]))?;
+        }
+    }
+    Ok(())
+}
+
 /// Appends one chunk's rows, handing full batches to `out`; returns the
 /// number of events the format could not carry.
 fn write_chunk(
@@ -64,35 +137,21 @@ fn write_chunk(
     let unknown = CgroupName::root();
     let name = |id: CgroupId| reader.cgroup_name(id).unwrap_or(&unknown);
     let mut left_out = 0;
-    let (mut si, mut ei) = (0, 0);
-    while si < c.samples.len() || ei < c.events.len() {
-        let sample_next = match (c.samples.get(si), c.events.get(ei)) {
-            (Some(s), Some(e)) => s.time_ns <= e.time_ns,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        if sample_next {
-            let s = &c.samples[si];
-            si += 1;
-            match format {
-                ExportFormat::Csv => write_csv_row(buf, &csv_row_of_sample(name(s.cgroup), s)),
-                ExportFormat::Jsonl => write_jsonl_sample(buf, name(s.cgroup), s),
-            }
-        } else {
-            let e = &c.events[ei];
-            ei += 1;
-            match format {
-                ExportFormat::Csv => match csv_row_of_event(name(e.cgroup), e) {
-                    Some(row) => write_csv_row(buf, &row),
-                    None => left_out += 1,
-                },
-                ExportFormat::Jsonl => write_jsonl_event(buf, name(e.cgroup), e),
-            }
+    for_each_row(c, |row| {
+        match (row, format) {
+            (Row::Sample(s), ExportFormat::Jsonl) => write_jsonl_sample(buf, name(s.cgroup), s),
+            (Row::Sample(s), _) => write_csv_row(buf, &csv_row_of_sample(name(s.cgroup), s)),
+            (Row::Event(e), ExportFormat::Jsonl) => write_jsonl_event(buf, name(e.cgroup), e),
+            (Row::Event(e), _) => match csv_row_of_event(name(e.cgroup), e) {
+                Some(row) => write_csv_row(buf, &row),
+                None => left_out += 1,
+            },
         }
         if buf.len() >= BATCH {
             out.write_all(buf)?;
             buf.clear();
         }
-    }
+        Ok(())
+    })?;
     Ok(left_out)
 }
