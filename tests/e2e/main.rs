@@ -14,5 +14,6 @@ mod cgsim_golden;
 mod cgsim_replay;
 mod cgsim_synth;
 mod cli;
+mod parquet_export;
 mod sample_trace;
 mod watch_live;
