@@ -17,64 +17,120 @@
 pub mod apply;
 pub mod audit_log;
 pub mod error;
+pub mod handles;
 pub mod journal;
 pub mod live_snapshot;
 pub mod lock;
+pub mod original_limits;
+pub mod recovery;
 pub mod stats_file;
 
-use std::collections::BTreeMap;
+mod decide;
+
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+use cgcal_cli::UserError;
 use cgcal_core::audit::AuditLine;
 use cgcal_core::cgroupfs::CgroupFs;
 use cgcal_core::name::CgroupName;
-use cgcal_core::policy::{OomKind, Policy};
+use cgcal_core::policy::{self, OomKind, Policy};
 use cgcal_core::stats::StatsFile;
+use cgcal_core::trace::CgroupVersion;
 
-use crate::cli::DaemonConfig;
+use crate::cli::{DaemonConfig, DaemonMode};
 
 pub use error::EngineError;
-pub use journal::Recovery;
 pub use lock::InstanceLock;
+pub use recovery::Recovery;
+
+use handles::Handles;
+use journal::{Begin, Journal};
+use live_snapshot::Tree;
+use original_limits::OriginalLimits;
 
 /// The outcome of one decision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// The audit line, as appended to `--log` (limits_after holds the values
-    /// re-read after the writes).
+    /// The audit line, as appended to `--log` (`limits_after` holds the
+    /// values re-read after the writes).
     pub line: AuditLine,
     /// True when at least one limit was written (false for a dry run, an
     /// empty plan, or every write refused).
     pub wrote: bool,
-    /// Bytes actually added to the target's limit (as re-read). In rescue
-    /// mode the daemon loops on [`Engine::handle`] while this is > 0 and the
-    /// cgroup is still under OOM.
+    /// Bytes actually added to the target's limit (as re-read; 0 in a dry
+    /// run). In rescue mode the daemon loops on [`Engine::handle`] while
+    /// this is > 0 and the cgroup is still under OOM.
     pub added_to_target: u64,
+    /// The error of the audit log write, if it failed (the line was then
+    /// logged at error level and kept in the journal; the decision stands).
+    pub audit_error: Option<String>,
 }
 
 /// The engine of one `cgact` instance (one root).
-#[allow(dead_code)] // skeleton: the bodies land in the next commits
 pub struct Engine {
     fs: Box<dyn CgroupFs>,
     config: DaemonConfig,
     policy: Box<dyn Policy>,
     stats: StatsFile,
-    journal: Option<journal::Journal>,
+    journal: Option<Journal>,
+    /// The plan a previous instance left unfinished, until [`Engine::recover`].
+    unfinished: Option<Begin>,
     audit: audit_log::AuditLog,
-    /// Each cgroup's limit the first time the engine saw it.
-    originals: BTreeMap<CgroupName, Option<u64>>,
-    /// `MemTotal` of the host, the global limit when the root has none.
+    originals: OriginalLimits,
     host_memory: Option<u64>,
+    tree: Tree,
+    handles: Handles,
+    /// Sequence number of the next plan (without a journal).
+    next_seq: u64,
 }
 
 impl Engine {
     /// Loads `--stats` (validated against the root; errors name the file and
     /// the key), the policy (`--algo`), opens the audit log (append, created
-    /// 0640) and the journal (created 0600). Touches nothing in the cgroup
-    /// tree and takes no lock (take [`InstanceLock`] first).
+    /// 0640) and the journal (created 0600), and lists the tree. Writes
+    /// nothing in the cgroup tree and takes no lock (take [`InstanceLock`]
+    /// first).
     pub fn new(fs: Box<dyn CgroupFs>, config: &DaemonConfig) -> anyhow::Result<Engine> {
-        let _ = (fs, config);
-        anyhow::bail!("cgact engine: not implemented yet")
+        let stats = stats_file::load(&config.stats, fs.root())?;
+        let policy = policy::by_name(config.algo).ok_or_else(|| {
+            UserError::new(format!("unknown algorithm '{}'", config.algo)).hint(format!(
+                "expected one of {}",
+                policy::all_names().join(", ")
+            ))
+        })?;
+        let audit = audit_log::AuditLog::open(config.audit_log.as_deref())?;
+        let (journal, contents) = match &config.journal {
+            Some(path) => {
+                let (j, c) = Journal::open(path)?;
+                (Some(j), c)
+            }
+            None => (None, journal::Contents::default()),
+        };
+        let tree = Tree::read(fs.as_ref()).context("listing the cgroups under the root")?;
+        tracing::info!(
+            root = %fs.root(),
+            managed = tree.managed.len(),
+            with_stats = tree.managed.iter().filter(|n| stats.get(n).is_some()).count(),
+            algo = config.algo,
+            mode = config.mode.as_str(),
+            dry_run = config.dry_run,
+            "engine ready"
+        );
+        Ok(Engine {
+            fs,
+            config: config.clone(),
+            policy,
+            stats,
+            next_seq: contents.last_seq + 1,
+            unfinished: contents.unfinished,
+            originals: OriginalLimits::from_saved(contents.originals),
+            journal,
+            audit,
+            host_memory: live_snapshot::host_memory(),
+            tree,
+            handles: Handles::default(),
+        })
     }
 
     /// The hierarchy the engine works on.
@@ -87,38 +143,85 @@ impl Engine {
         &self.config
     }
 
-    /// Finishes or rolls back an adjustment a crashed instance left in the
-    /// journal (see [`journal`]). Call once at start, after taking the lock
-    /// and before handling any event. `None` when there was nothing to do.
-    pub fn recover(&mut self) -> anyhow::Result<Option<Recovery>> {
-        Ok(None)
+    /// Each managed cgroup's limit as first seen (by this instance or, with
+    /// `--journal`, by an earlier one).
+    pub fn original_limits(&self) -> &std::collections::BTreeMap<CgroupName, Option<u64>> {
+        self.originals.all()
     }
 
-    /// The managed cgroups, sorted by name: the leaves among the root's
-    /// descendants (a cgroup with no child cgroup), as `cgsim` manages the
-    /// leaves of a trace.
+    /// Finishes or rolls back an adjustment a crashed instance left in the
+    /// journal (see [`recovery`]). Call once at start, after taking the
+    /// lock and before handling any event. `None` when there was nothing
+    /// to do.
+    pub fn recover(&mut self) -> anyhow::Result<Option<Recovery>> {
+        let Some(begin) = self.unfinished.take() else {
+            return Ok(None);
+        };
+        let r = recovery::recover(
+            self.fs.as_ref(),
+            &mut self.handles,
+            &begin,
+            self.config.policy.page(),
+        );
+        if let Some(j) = &mut self.journal {
+            j.done(begin.seq, None).with_context(|| {
+                format!(
+                    "recording the recovery in the journal {}",
+                    j.path().display()
+                )
+            })?;
+        }
+        Ok(Some(r))
+    }
+
+    /// The managed cgroups, sorted by name (the policy's order): the leaves
+    /// among the root's descendants, as `cgsim` manages the leaves of a
+    /// trace. Lists the tree now (and refreshes the engine's view).
     pub fn managed(&self) -> Result<Vec<CgroupName>, EngineError> {
-        live_snapshot::managed(self.fs.as_ref())
+        Ok(Tree::read(self.fs.as_ref())?.managed)
+    }
+
+    /// Re-lists the tree below the root: call when cgroups were created or
+    /// removed (the watcher's `TreeChanged` / `Removed`). [`Engine::handle`]
+    /// also does it by itself for a cgroup it does not know yet.
+    pub fn refresh(&mut self) -> Result<(), EngineError> {
+        self.tree = Tree::read(self.fs.as_ref())?;
+        let root = self.fs.root().clone();
+        let tree = &self.tree;
+        self.handles
+            .retain(|n| *n == root || tree.managed.iter().any(|m| m.is_within(n)));
+        Ok(())
     }
 
     /// One decision end to end: live snapshot (limits and usages read now,
     /// Phase 1 stats, global view), `policy.decide(Trigger::Oom{..kind})`,
-    /// `check_plan`, apply (not with `--dry-run`: outcome `dry_run`), then
-    /// the audit line appended and flushed. `woke` is when the event woke
-    /// the daemon; `latency_us` runs from it to the last limit write. A
-    /// cgroup that is not managed gives [`EngineError::NotManaged`], one
-    /// that vanished [`EngineError::Gone`].
+    /// `check_plan`, journal, apply (not with `--dry-run`: outcome
+    /// `dry_run`), then the audit line appended and flushed. `woke` is when
+    /// the event woke the daemon; `latency_us` runs from it to the last
+    /// limit write. A cgroup that is not managed gives
+    /// [`EngineError::NotManaged`], one that vanished [`EngineError::Gone`].
     pub fn handle(
         &mut self,
         cgroup: &CgroupName,
         kind: OomKind,
         woke: Instant,
     ) -> Result<Decision, EngineError> {
-        let _ = (kind, woke);
-        Err(EngineError::NotManaged {
-            cgroup: cgroup.clone(),
-            root: self.fs.root().clone(),
-        })
+        let span = tracing::info_span!("decision", cgroup = %cgroup, kind = ?kind);
+        let _entered = span.enter();
+        let result = self.handle_in_span(cgroup, kind, woke);
+        match &result {
+            Ok(d) => tracing::info!(
+                outcome = ?d.line.outcome,
+                source = ?d.line.source,
+                added = d.line.added_memory,
+                donors = d.line.adjusted_cgroups.len(),
+                latency_us = d.line.latency_us,
+                "decision"
+            ),
+            Err(e) if e.is_gone() => tracing::warn!(error = %e, "no decision"),
+            Err(e) => tracing::error!(error = %e, "decision failed"),
+        }
+        result
     }
 
     /// Appends an audit line with outcome `fallback_kill` for `cgroup` (the
@@ -129,19 +232,23 @@ impl Engine {
         cgroup: &CgroupName,
         woke: Instant,
     ) -> Result<(), EngineError> {
-        let _ = woke;
-        Err(EngineError::NotManaged {
-            cgroup: cgroup.clone(),
-            root: self.fs.root().clone(),
-        })
+        let limit = self
+            .handles
+            .with(self.fs.as_ref(), cgroup, |cg| cg.limit())?;
+        let line =
+            decide::fallback_kill_line(cgroup, limit, self.config.algo, self.config.mode, woke);
+        tracing::warn!(cgroup = %cgroup, "no memory found in time: the kernel is let to kill");
+        self.write_audit(&line, None);
+        Ok(())
     }
 
     /// For tick-driven policies (`autopilot`, `krr`): observe a live
     /// snapshot, then decide on `Trigger::Tick` and apply; `None` when the
     /// plan changes nothing. Call every [`Engine::tick_interval`].
     pub fn tick(&mut self, now: Instant) -> Result<Option<Decision>, EngineError> {
-        let _ = now;
-        Ok(None)
+        let span = tracing::info_span!("tick");
+        let _entered = span.enter();
+        self.tick_in_span(now)
     }
 
     /// How often [`Engine::tick`] wants to be called; `None` for
@@ -151,8 +258,40 @@ impl Engine {
     }
 
     /// Re-reads `--stats` (SIGHUP); on error keeps the old stats and
-    /// returns the error (which names the file).
+    /// returns the error (which names the file and the key).
     pub fn reload_stats(&mut self) -> anyhow::Result<()> {
-        Ok(())
+        match stats_file::load(&self.config.stats, self.fs.root()) {
+            Ok(stats) => {
+                tracing::info!(file = %self.config.stats.display(), cgroups = stats.len(), "stats reloaded");
+                self.stats = stats;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "stats not reloaded; the old ones stay");
+                Err(e.into())
+            }
+        }
+    }
+
+    /// v2 `--mode rescue`: sets `memory.high` of `cgroup` a margin under its
+    /// `memory.max` ([`apply::high_for`]; `max` when unlimited). The engine
+    /// keeps the pair after each limit it writes; the daemon calls this for
+    /// each managed cgroup when it arms it. Does nothing with `--dry-run`.
+    pub fn arm_high(&mut self, cgroup: &CgroupName) -> Result<(), EngineError> {
+        if self.config.dry_run {
+            return Ok(());
+        }
+        let page = self.config.policy.page();
+        self.handles.with(self.fs.as_ref(), cgroup, |cg| {
+            let max = cg.limit()?;
+            cg.set_high(max.map(|m| apply::high_for(m, page)))
+        })
+    }
+
+    /// True when limit writes are followed by a paired `memory.high`.
+    fn pair_high(&self) -> bool {
+        self.config.mode == DaemonMode::Rescue
+            && self.fs.version() == CgroupVersion::V2
+            && !self.config.dry_run
     }
 }
