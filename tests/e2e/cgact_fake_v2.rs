@@ -220,7 +220,14 @@ fn a_removed_cgroup_is_dropped_and_a_new_one_armed() {
     let f = Fake::new();
     let daemon = f.start("rescue");
     drive(daemon, || {
-        f.tree.add("g/c", 4 * MIB, Some(16 * MIB)).unwrap();
+        // A kernel cgroup appears with all its files: build it aside, then
+        // move it in (one IN_MOVED_TO, like one IN_CREATE on cgroupfs).
+        let staging = f.dir.path().join("staging");
+        std::fs::create_dir(&staging).unwrap();
+        FixtureTree::new(&staging, CgroupVersion::V2)
+            .and_then(|t| t.add("c", 4 * MIB, Some(16 * MIB)))
+            .unwrap();
+        std::fs::rename(staging.join("c"), f.tree.dir("g/c")).unwrap();
         check(
             wait_until(|| f.read("g/c", "memory.high").trim() != "max"),
             || "the new cgroup's memory.high was not armed".into(),

@@ -138,8 +138,8 @@ impl Daemon {
     /// Opens and arms `name` for the mode: its OOM notification (all modes;
     /// it fires at once when the cgroup is already under OOM), the baseline
     /// of its kill counter, and per mode `oom_kill_disable=1` (v1 rescue),
-    /// `memory.high` under `memory.max` and a PSI trigger (v2 rescue and
-    /// preempt), a usage threshold (v1 preempt). Flags are not written
+    /// `memory.high` under `memory.max` (v2 rescue) and a PSI trigger (v2
+    /// rescue and preempt), a usage threshold (v1 preempt). Flags are not written
     /// here when `set_flags` is false (startup arms first and writes flags
     /// after the frozen cgroups are handled). A cgroup that vanished is
     /// skipped (false).
@@ -180,8 +180,10 @@ impl Daemon {
         }
         let v2_watch = s.version == CgroupVersion::V2 && s.mode != DaemonMode::React && !s.once;
         if v2_watch {
-            if !s.dry_run {
-                self.arm_high(name);
+            if s.mode == DaemonMode::Rescue && !s.dry_run {
+                if let Err(e) = self.engine.arm_high(name) {
+                    tracing::warn!(cgroup = %name, "cannot keep memory.high under memory.max: {e}");
+                }
             }
             if let Some(cg) = self.armed.get_mut(name) {
                 if let Err(e) =
@@ -195,12 +197,6 @@ impl Daemon {
         if s.mode == DaemonMode::Preempt && s.version == CgroupVersion::V1 && !s.once {
             self.arm_threshold(name);
         }
-    }
-
-    /// v2 rescue and preempt: `memory.high` just under `memory.max`, so the
-    /// cgroup is throttled and reported before the kernel kills.
-    fn arm_high(&mut self, name: &CgroupName) {
-        let _ = name; // needs the engine's pairing rule (Engine::arm_high)
     }
 
     /// Writes `oom_kill_disable=1` on an armed cgroup and remembers it.
