@@ -260,7 +260,13 @@ impl Writer<'_, '_> {
             usage,
             ..view.clone()
         };
-        let new = planned(limit).max(lowest_safe_limit(&now, self.set.cfg));
+        // The guard is that of the larger of the limit now and the limit the
+        // plan saw, so a donor shrunk twice in one plan keeps its first guard.
+        let guarded = CgroupView {
+            limit: now.limit.max(view.limit),
+            ..now.clone()
+        };
+        let new = planned(limit).max(lowest_safe_limit(&guarded, self.set.cfg));
         if new >= limit {
             self.skip(
                 out,

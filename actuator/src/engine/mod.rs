@@ -18,6 +18,7 @@ pub mod apply;
 pub mod audit_log;
 pub mod error;
 pub mod handles;
+pub mod hooked_fs;
 pub mod journal;
 pub mod live_snapshot;
 pub mod lock;
@@ -26,6 +27,8 @@ pub mod recovery;
 pub mod stats_file;
 
 mod decide;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant};
 
