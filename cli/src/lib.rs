@@ -26,6 +26,7 @@ mod completions;
 mod error_report;
 mod logging;
 mod man_pages;
+pub mod metrics;
 mod policy_args;
 mod root_args;
 mod run_main;

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cgcal_cli::metrics::MetricsArgs;
 use cgcal_cli::value;
 use cgcal_cli::LevelFilter;
 use cgcal_cli::{usage_error, CgroupRoot, CompletionsArgs, LogArgs, ManArgs, RootArgs};
@@ -81,6 +82,9 @@ pub struct RecordArgs {
     /// Delete rotated files that ended longer ago than this (never the current file); needs --rotate or --rotate-size
     #[arg(long, value_name = "DURATION", value_parser = value::positive_duration)]
     pub retain: Option<Duration>,
+    /// Prometheus metrics of the recording.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// `cgrec stats` flags.
@@ -200,6 +204,8 @@ pub struct RecordConfig {
     /// Rotation and retention (`--rotate`, `--rotate-size`, `--retain`);
     /// its directory is `--out` (default `.`).
     pub rotation: Option<RotationPolicy>,
+    /// Where metrics go (`--metrics-file`, `--metrics-listen`); checked.
+    pub metrics: MetricsArgs,
 }
 
 /// The default `cgrec record` output name for `host` and a start time in
@@ -312,6 +318,7 @@ impl RecordArgs {
                 "--rotate-size must be greater than zero".to_string(),
             ));
         }
+        self.metrics.validate::<Cli>()?;
         let rotation = rotating.then(|| RotationPolicy {
             dir: self.out.clone().unwrap_or_else(|| PathBuf::from(".")),
             every: self.rotate,
@@ -326,6 +333,7 @@ impl RecordArgs {
             flush: self.flush,
             out: self.out,
             rotation,
+            metrics: self.metrics,
         })
     }
 }

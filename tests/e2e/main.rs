@@ -14,6 +14,7 @@ mod cgsim_golden;
 mod cgsim_replay;
 mod cgsim_synth;
 mod cli;
+mod metrics;
 mod parquet_export;
 mod sample_trace;
 mod watch_live;

@@ -5,8 +5,10 @@ use cgcal_cli::UserError;
 use cgcal_core::cgroupfs::CgroupFsError;
 
 use crate::cli::{default_trace_name, rotated_trace_name, RecordConfig};
+use crate::record::metrics_sink::RecordMetrics;
 use crate::record::rotation::Rotation;
 use crate::record::{open_session, record, RecordError, StatusLine, Target, Timing};
+use cgcal_cli::metrics::{MetricsExporter, RecorderMetrics, Registry};
 
 /// Records every cgroup under the root into a trace.
 pub fn run(cfg: RecordConfig) -> anyhow::Result<()> {
@@ -41,6 +43,12 @@ pub fn run(cfg: RecordConfig) -> anyhow::Result<()> {
             s
         }
     };
+    let mut session = session;
+    let mut registry = Registry::with_prefix("cgrec");
+    let metrics = RecorderMetrics::register(&mut registry);
+    if let Some(exporter) = MetricsExporter::start(&cfg.metrics, registry)? {
+        session.set_metrics(RecordMetrics::new(metrics, exporter, cfg.interval));
+    }
     let path = session.trace_file().path().to_path_buf();
     tracing::info!(
         "recording {} cgroups under {} into {}",

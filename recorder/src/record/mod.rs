@@ -24,6 +24,7 @@
 pub mod clock;
 pub mod error;
 pub mod host_info;
+pub mod metrics_sink;
 pub mod oom_tracker;
 pub mod open_files_limit;
 pub mod rotation;

@@ -12,6 +12,7 @@ use cgcal_core::watch::{WatchEvent, Watcher};
 
 use super::clock::TraceClock;
 use super::error::RecordError;
+use super::metrics_sink::{RecordCounts, RecordGauges, RecordMetrics};
 use super::oom_tracker::{limit_hit_cgroups, Attribution};
 use super::rotation::Rotation;
 use super::status_line::Progress;
@@ -77,6 +78,12 @@ pub struct Session {
     samples: u64,
     events: u64,
     rotation: Option<Rotation>,
+    metrics: Option<RecordMetrics>,
+    oom_events: u64,
+    oom_kills: u64,
+    closed_bytes: u64,
+    last_sweep: Duration,
+    max_sweep: Duration,
 }
 
 impl std::fmt::Debug for Session {
@@ -116,6 +123,12 @@ impl Session {
             samples: 0,
             events: 0,
             rotation: None,
+            metrics: None,
+            oom_events: 0,
+            oom_kills: 0,
+            closed_bytes: 0,
+            last_sweep: Duration::ZERO,
+            max_sweep: Duration::ZERO,
         };
         let now = s.clock.now_ns();
         for name in s.fs.list()? {
@@ -153,6 +166,14 @@ impl Session {
     /// Reads every tracked cgroup with one timestamp; cgroups found gone
     /// are recorded as removed. Without a tree watch, re-lists first.
     pub fn sweep(&mut self, time_ns: u64, depth: SweepDepth) -> Result<Flow, RecordError> {
+        let started = Instant::now();
+        let flow = self.sweep_all(time_ns, depth);
+        self.last_sweep = started.elapsed();
+        self.max_sweep = self.max_sweep.max(self.last_sweep);
+        flow
+    }
+
+    fn sweep_all(&mut self, time_ns: u64, depth: SweepDepth) -> Result<Flow, RecordError> {
         if !self.tree_watched && self.sync_tree(time_ns)? == Flow::Stop {
             return Ok(Flow::Stop);
         }
@@ -166,6 +187,9 @@ impl Session {
                         self.samples += 1;
                     }
                     for kind in events {
+                        let (ooms, kills) = oom_counts(&kind);
+                        self.oom_events += ooms;
+                        self.oom_kills += kills;
                         self.out.push_event(Event {
                             time_ns,
                             cgroup: cg.id(),
@@ -267,7 +291,41 @@ impl Session {
 
     /// Writes the buffered records as a chunk and syncs the file.
     pub fn flush(&mut self) -> Result<(), RecordError> {
-        self.out.flush()
+        self.out.flush()?;
+        self.publish_metrics();
+        Ok(())
+    }
+
+    /// Publishes the recording's metrics from now on, at every flush.
+    pub fn set_metrics(&mut self, metrics: RecordMetrics) {
+        self.metrics = Some(metrics);
+        self.publish_metrics();
+    }
+
+    /// The recording's totals so far (`bytes`: bytes written before
+    /// re-chunking, so the counter only grows).
+    pub fn counts(&self) -> RecordCounts {
+        RecordCounts {
+            samples: self.samples,
+            events: self.events,
+            oom_events: self.oom_events,
+            oom_kills: self.oom_kills,
+            bytes: self.closed_bytes + self.out.bytes_written(),
+            rotations: self.rotation.as_ref().map_or(0, Rotation::rotations),
+            deleted: self.rotation.as_ref().map_or(0, Rotation::deleted),
+        }
+    }
+
+    fn publish_metrics(&mut self) {
+        let counts = self.counts();
+        let gauges = RecordGauges {
+            cgroups: self.cgroups.len(),
+            last_sweep: self.last_sweep,
+            max_sweep: self.max_sweep,
+        };
+        if let Some(m) = self.metrics.as_mut() {
+            m.observe(counts, gauges);
+        }
     }
 
     /// Rotates the trace file by `rotation` from now on.
@@ -297,6 +355,7 @@ impl Session {
             cg.set_id(self.out.writer().cgroup_id(name, start_ns));
         }
         let closed_path = closed.path().to_path_buf();
+        self.closed_bytes += closed.bytes_written();
         let (bytes, _) = closed.finish()?;
         tracing::info!(
             "rotated: closed {} ({bytes} bytes), writing {}",
@@ -320,6 +379,8 @@ impl Session {
         }
         let (samples, events) = (self.samples, self.events);
         let current = self.out.path().to_path_buf();
+        self.out.flush()?;
+        self.publish_metrics();
         let (bytes, compacted) = self.out.finish()?;
         if let Some(r) = self.rotation.as_mut() {
             r.apply_retention(std::time::SystemTime::now(), &current);
@@ -366,6 +427,9 @@ impl Session {
         kind: EventKind,
         time_ns: u64,
     ) -> Result<(), RecordError> {
+        let (ooms, kills) = oom_counts(&kind);
+        self.oom_events += ooms;
+        self.oom_kills += kills;
         self.out.push_event(Event {
             time_ns,
             cgroup,
@@ -463,6 +527,15 @@ impl Session {
     ) -> Result<(), RecordError> {
         let timeout = deadline.saturating_duration_since(Instant::now());
         Ok(self.watcher.wait(Some(timeout), out)?)
+    }
+}
+
+/// (`Oom` events, `OomKill` events) in one event.
+fn oom_counts(kind: &EventKind) -> (u64, u64) {
+    match kind {
+        EventKind::Oom { .. } => (1, 0),
+        EventKind::OomKill { .. } => (0, 1),
+        _ => (0, 0),
     }
 }
 
