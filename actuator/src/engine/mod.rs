@@ -28,6 +28,8 @@ pub mod stats_file;
 
 mod decide;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::time::{Duration, Instant};

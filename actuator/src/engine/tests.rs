@@ -20,26 +20,35 @@ use crate::cli::{DaemonConfig, DaemonMode};
 
 const MIB: u64 = 1 << 20;
 
-fn n(s: &str) -> CgroupName {
+pub(super) fn n(s: &str) -> CgroupName {
     CgroupName::parse(s).unwrap()
 }
 
 /// A test directory with a stats file, and the daemon config using it.
-struct Setup {
+pub(super) struct Setup {
     dir: tempfile::TempDir,
-    config: DaemonConfig,
+    pub(super) config: DaemonConfig,
 }
 
 impl Setup {
     /// `stats`: (cgroup, min, median, max) in MiB.
     fn new(stats: &[(&str, u64, u64, u64)]) -> Setup {
+        let bytes: Vec<(&str, u64, u64, u64)> = stats
+            .iter()
+            .map(|(c, a, b, d)| (*c, a * MIB, b * MIB, d * MIB))
+            .collect();
+        Setup::new_bytes(&bytes)
+    }
+
+    /// `stats`: (cgroup, min, median, max) in bytes.
+    pub(super) fn new_bytes(stats: &[(&str, u64, u64, u64)]) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let json: BTreeMap<&str, serde_json::Value> = stats
             .iter()
             .map(|(name, min, med, max)| {
                 (
                     *name,
-                    serde_json::json!({"min_consumption": min * MIB, "median_consumption": med * MIB, "max_consumption": max * MIB}),
+                    serde_json::json!({"min_consumption": min, "median_consumption": med, "max_consumption": max}),
                 )
             })
             .collect();
