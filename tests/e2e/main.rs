@@ -17,4 +17,5 @@ mod cli;
 mod metrics;
 mod parquet_export;
 mod sample_trace;
+mod systemd_units;
 mod watch_live;
