@@ -5,6 +5,7 @@
 //! `cgcal_testkit::LiveParent`, which removes them on drop, and print a SKIP
 //! line where the machine has no writable memory cgroup.
 mod bad_inputs;
+mod cgact_apply_live;
 mod cgact_fake_v2;
 mod cgact_live;
 mod cgrec_record_live;
