@@ -20,6 +20,7 @@ impl Engine {
         kind: OomKind,
         woke: Instant,
     ) -> Result<Decision, EngineError> {
+        self.adopt_listed();
         if !self.tree.is_managed(cgroup) {
             self.refresh()?;
             if !self.tree.is_managed(cgroup) {
@@ -51,6 +52,7 @@ impl Engine {
     }
 
     pub(super) fn tick_in_span(&mut self, now: Instant) -> Result<Option<Decision>, EngineError> {
+        self.adopt_listed();
         let snap = self.snapshot()?;
         self.policy.observe(&snap);
         if self.policy.tick_interval_ns().is_none() {

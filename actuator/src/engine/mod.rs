@@ -85,6 +85,9 @@ pub struct Engine {
     originals: OriginalLimits,
     host_memory: Option<u64>,
     tree: Tree,
+    /// A tree listed by [`Engine::managed`] (which takes `&self`), adopted
+    /// by the next decision.
+    listed: std::sync::Mutex<Option<Tree>>,
     handles: Handles,
     /// Sequence number of the next plan (without a journal).
     next_seq: u64,
@@ -134,6 +137,7 @@ impl Engine {
             audit,
             host_memory: live_snapshot::host_memory(),
             tree,
+            listed: std::sync::Mutex::new(None),
             handles: Handles::default(),
         })
     }
@@ -181,21 +185,43 @@ impl Engine {
 
     /// The managed cgroups, sorted by name (the policy's order): the leaves
     /// among the root's descendants, as `cgsim` manages the leaves of a
-    /// trace. Lists the tree now (and refreshes the engine's view).
+    /// trace. Lists the tree now; the next decision uses this listing (so
+    /// calling it on the watcher's `TreeChanged` keeps the donors current).
     pub fn managed(&self) -> Result<Vec<CgroupName>, EngineError> {
-        Ok(Tree::read(self.fs.as_ref())?.managed)
+        let tree = Tree::read(self.fs.as_ref())?;
+        let managed = tree.managed.clone();
+        *self.listed.lock().unwrap_or_else(|p| p.into_inner()) = Some(tree);
+        Ok(managed)
     }
 
     /// Re-lists the tree below the root: call when cgroups were created or
     /// removed (the watcher's `TreeChanged` / `Removed`). [`Engine::handle`]
     /// also does it by itself for a cgroup it does not know yet.
     pub fn refresh(&mut self) -> Result<(), EngineError> {
-        self.tree = Tree::read(self.fs.as_ref())?;
+        let tree = Tree::read(self.fs.as_ref())?;
+        self.adopt(tree);
+        Ok(())
+    }
+
+    /// Uses `tree` from now on, closing the handles of cgroups not in it.
+    fn adopt(&mut self, tree: Tree) {
+        self.tree = tree;
         let root = self.fs.root().clone();
         let tree = &self.tree;
         self.handles
             .retain(|n| *n == root || tree.managed.iter().any(|m| m.is_within(n)));
-        Ok(())
+    }
+
+    /// Adopts the tree [`Engine::managed`] listed last, if any.
+    fn adopt_listed(&mut self) {
+        let listed = self
+            .listed
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(tree) = listed {
+            self.adopt(tree);
+        }
     }
 
     /// One decision end to end: live snapshot (limits and usages read now,

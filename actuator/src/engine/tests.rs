@@ -565,3 +565,16 @@ fn original_limits_are_remembered_across_instances() {
     e.handle(&n("/r/a"), OomKind::Oom, Instant::now()).unwrap();
     assert_eq!(e.original_limits().get(&n("/r/a")), Some(&Some(64 * MIB)));
 }
+
+#[test]
+fn a_donor_created_after_start_is_used_once_listed() {
+    let s = donors_setup();
+    let fs = donors_tree(CgroupVersion::V1);
+    fs.remove(&n("/r/c")).unwrap();
+    fs.remove(&n("/r/b")).unwrap();
+    let mut e = Engine::new(Box::new(fs.clone()), &s.config).unwrap();
+    fs.insert(&n("/r/b"), 20 * MIB, Some(100 * MIB)).unwrap();
+    assert!(e.managed().unwrap().contains(&n("/r/b")));
+    let d = e.handle(&n("/r/a"), OomKind::Oom, Instant::now()).unwrap();
+    assert_eq!(d.line.adjusted_cgroups[0].name, "/r/b");
+}
