@@ -93,7 +93,6 @@ impl Engine {
             source,
         })?;
         let (algo, mode) = (self.config.algo, self.config.mode.as_str());
-        let new_originals = self.originals.take_unsaved();
         if self.config.dry_run || plan.is_empty() {
             let mut line = plan.audit_line(snap, algo, mode, elapsed_us(woke, Instant::now()));
             if self.config.dry_run {
@@ -109,6 +108,7 @@ impl Engine {
         }
         let begin = self.begin_record(snap, plan);
         if let Some(j) = &mut self.journal {
+            let new_originals = self.originals.take_unsaved();
             j.begin(&begin, &new_originals)
                 .map_err(|source| EngineError::Journal {
                     cgroup: about.clone(),

@@ -557,11 +557,18 @@ fn a_torn_journal_tail_is_ignored() {
 fn original_limits_are_remembered_across_instances() {
     let s = donors_setup();
     let fs = donors_tree(CgroupVersion::V1);
+    fs.insert(&n("/r/u"), MIB, None).unwrap();
     let mut e = Engine::new(Box::new(fs.clone()), &s.config).unwrap();
+    // First an empty plan (an unlimited cgroup is never changed): its
+    // snapshot's limits are saved with the next plan's begin record.
+    let d = e.handle(&n("/r/u"), OomKind::Oom, Instant::now()).unwrap();
+    assert!(!d.wrote);
     e.handle(&n("/r/a"), OomKind::Oom, Instant::now()).unwrap();
     drop(e);
     let mut e = Engine::new(Box::new(fs.clone()), &s.config).unwrap();
     assert_eq!(e.original_limits().get(&n("/r/a")), Some(&Some(64 * MIB)));
+    assert_eq!(e.original_limits().get(&n("/r/u")), Some(&None));
+    assert_eq!(e.original_limits().get(&n("/r/d")), Some(&Some(100 * MIB)));
     e.handle(&n("/r/a"), OomKind::Oom, Instant::now()).unwrap();
     assert_eq!(e.original_limits().get(&n("/r/a")), Some(&Some(64 * MIB)));
 }
