@@ -24,7 +24,7 @@ use crate::output_sink::OutputSink;
 /// Bytes gathered before they are handed to the output.
 const BATCH: usize = 256 * 1024;
 
-/// Writes a trace's samples and events as CSV or JSON lines.
+/// Writes a trace's samples and events as CSV, JSON lines or Parquet.
 pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
     let mut reader = open_trace_set(&cfg.trace)?;
     if cfg.format == ExportFormat::Parquet {
@@ -37,23 +37,26 @@ pub fn run(cfg: ExportConfig) -> anyhow::Result<()> {
         buf.push(b'\n');
     }
     let mut left_out = 0u64;
-    while let Some(item) = reader.next_item() {
-        match item? {
-            ReadItem::Damaged(d) => {
-                tracing::warn!("{}: {d}; its records are not exported", reader.file_name())
-            }
-            ReadItem::Chunk(c) => {
-                left_out += write_chunk(&reader, &c, cfg.format, &mut buf, &mut out)?;
-            }
+    let format = cfg.format;
+    for_each_named_row(&mut reader, |name, row| {
+        match (row, format) {
+            (Row::Sample(s), ExportFormat::Jsonl) => write_jsonl_sample(&mut buf, name, s),
+            (Row::Sample(s), _) => write_csv_row(&mut buf, &csv_row_of_sample(name, s)),
+            (Row::Event(e), ExportFormat::Jsonl) => write_jsonl_event(&mut buf, name, e),
+            (Row::Event(e), _) => match csv_row_of_event(name, e) {
+                Some(row) => write_csv_row(&mut buf, &row),
+                None => left_out += 1,
+            },
         }
-    }
+        if buf.len() >= BATCH {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+        Ok(())
+    })?;
     out.write_all(&buf)?;
     out.finish()?;
-    if left_out > 0 {
-        tracing::warn!(
-            "{left_out} events of kinds CSV cannot carry (under_oom_start, under_oom_end, created, removed) were left out; --format jsonl exports them"
-        );
-    }
+    warn_left_out(left_out);
     Ok(())
 }
 
@@ -64,41 +67,60 @@ fn export_parquet(cfg: &ExportConfig, reader: &mut TraceSetReader) -> anyhow::Re
     };
     let mut out = ParquetExport::create(path)?;
     let mut left_out = 0u64;
+    for_each_named_row(reader, |name, row| match row {
+        Row::Sample(s) => out.push(&csv_row_of_sample(name, s)),
+        Row::Event(e) => match csv_row_of_event(name, e) {
+            Some(row) => out.push(&row),
+            None => {
+                left_out += 1;
+                Ok(())
+            }
+        },
+    })?;
+    let rows = out.finish()?;
+    tracing::info!("{}: {rows} rows", path.display());
+    warn_left_out(left_out);
+    Ok(())
+}
+
+/// Says how many events the CSV columns could not carry, if any.
+fn warn_left_out(left_out: u64) {
+    if left_out > 0 {
+        tracing::warn!(
+            "{left_out} events of kinds CSV cannot carry (under_oom_start, under_oom_end, created, removed) were left out; --format jsonl exports them"
+        );
+    }
+}
+
+/// A sample or an event of a chunk.
+#[derive(Clone, Copy)]
+enum Row<'a> {
+    Sample(&'a Sample),
+    Event(&'a Event),
+}
+
+/// Calls `f` with every row of the trace and its cgroup's name, chunk by
+/// chunk; damaged chunks are reported on stderr (with their file) and left out.
+fn for_each_named_row(
+    reader: &mut TraceSetReader,
+    mut f: impl FnMut(&CgroupName, Row<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let unknown = CgroupName::root();
     while let Some(item) = reader.next_item() {
         match item? {
             ReadItem::Damaged(d) => {
                 tracing::warn!("{}: {d}; its records are not exported", reader.file_name())
             }
             ReadItem::Chunk(c) => {
-                let unknown = CgroupName::root();
                 let name = |id: CgroupId| reader.cgroup_name(id).unwrap_or(&unknown);
-                for_each_row(&c, |r| match r {
-                    Row::Sample(s) => out.push(&csv_row_of_sample(name(s.cgroup), s)),
-                    Row::Event(e) => match csv_row_of_event(name(e.cgroup), e) {
-                        Some(row) => out.push(&row),
-                        None => {
-                            left_out += 1;
-                            Ok(())
-                        }
-                    },
+                for_each_row(&c, |row| match row {
+                    Row::Sample(s) => f(name(s.cgroup), row),
+                    Row::Event(e) => f(name(e.cgroup), row),
                 })?;
             }
         }
     }
-    let rows = out.finish()?;
-    tracing::info!("{}: {rows} rows", path.display());
-    if left_out > 0 {
-        tracing::warn!(
-            "{left_out} events of kinds the CSV columns cannot carry (under_oom_start, under_oom_end, created, removed) were left out; --format jsonl exports them"
-        );
-    }
     Ok(())
-}
-
-/// A sample or an event of a chunk.
-enum Row<'a> {
-    Sample(&'a Sample),
-    Event(&'a Event),
 }
 
 /// Calls `f` with a chunk's samples and events in time order, a sample
@@ -123,35 +145,4 @@ fn for_each_row<'a>(
         }
     }
     Ok(())
-}
-
-/// Appends one chunk's rows, handing full batches to `out`; returns the
-/// number of events the format could not carry.
-fn write_chunk(
-    reader: &TraceSetReader,
-    c: &Chunk,
-    format: ExportFormat,
-    buf: &mut Vec<u8>,
-    out: &mut OutputSink,
-) -> anyhow::Result<u64> {
-    let unknown = CgroupName::root();
-    let name = |id: CgroupId| reader.cgroup_name(id).unwrap_or(&unknown);
-    let mut left_out = 0;
-    for_each_row(c, |row| {
-        match (row, format) {
-            (Row::Sample(s), ExportFormat::Jsonl) => write_jsonl_sample(buf, name(s.cgroup), s),
-            (Row::Sample(s), _) => write_csv_row(buf, &csv_row_of_sample(name(s.cgroup), s)),
-            (Row::Event(e), ExportFormat::Jsonl) => write_jsonl_event(buf, name(e.cgroup), e),
-            (Row::Event(e), _) => match csv_row_of_event(name(e.cgroup), e) {
-                Some(row) => write_csv_row(buf, &row),
-                None => left_out += 1,
-            },
-        }
-        if buf.len() >= BATCH {
-            out.write_all(buf)?;
-            buf.clear();
-        }
-        Ok(())
-    })?;
-    Ok(left_out)
 }
