@@ -16,6 +16,7 @@ pub struct TraceSamples<F> {
     open: F,
     passes: u32,
     damage: Vec<Damage>,
+    damage_files: Vec<String>,
     names: BTreeMap<CgroupId, CgroupName>,
 }
 
@@ -35,6 +36,7 @@ impl<F> TraceSamples<F> {
             open,
             passes: 0,
             damage: Vec::new(),
+            damage_files: Vec::new(),
             names: BTreeMap::new(),
         }
     }
@@ -42,6 +44,15 @@ impl<F> TraceSamples<F> {
     /// Damage met in the first pass, in file order.
     pub fn damage(&self) -> &[Damage] {
         &self.damage
+    }
+
+    /// Damage met in the first pass, each with the file it is in (the
+    /// reader's [`ChunkStream::file_name`]: one of several files of a set).
+    pub fn damage_with_files(&self) -> impl Iterator<Item = (&str, &Damage)> {
+        self.damage_files
+            .iter()
+            .map(String::as_str)
+            .zip(&self.damage)
     }
 
     /// The name of every cgroup declared by a chunk read in the first pass.
@@ -71,7 +82,10 @@ impl<S: ChunkStream, F: FnMut() -> Result<S, TraceError>> SampleSource for Trace
                     }
                     c.samples.iter().for_each(&mut *f)
                 }
-                ReadItem::Damaged(d) if self.passes == 1 => self.damage.push(d),
+                ReadItem::Damaged(d) if self.passes == 1 => {
+                    self.damage_files.push(reader.file_name().to_string());
+                    self.damage.push(d)
+                }
                 ReadItem::Damaged(_) => {}
             }
         }

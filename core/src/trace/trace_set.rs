@@ -457,4 +457,65 @@ mod tests {
         let err = TraceSet::open(&[empty.path().to_path_buf()]).unwrap_err();
         assert!(matches!(err, TraceError::EmptySet { .. }), "{err}");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Samples of 4 cgroups split at random points into files, each
+        /// written by its own writer (ids in its own order of appearance):
+        /// the set yields every sample under its name, in order, and the
+        /// statistics over the set equal those over one file of the same
+        /// samples, for a random window.
+        #[test]
+        fn a_split_recording_reads_and_computes_like_one_file(
+            usages in proptest::collection::vec((0u32..4, 0u64..1 << 30), 1..200),
+            cuts in proptest::collection::vec(0usize..200, 0..4),
+            a in 0u64..220,
+            b in 0u64..220,
+        ) {
+            use crate::stats::{compute, StatsRequest, TraceSamples};
+            let dir = tempfile::tempdir().unwrap();
+            let recs: Vec<(u64, String, u64)> = usages
+                .iter()
+                .enumerate()
+                .map(|(t, &(c, u))| (t as u64, format!("/c{c}"), u))
+                .collect();
+            let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(recs.len())).collect();
+            bounds.extend([0, recs.len()]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            for (k, w) in bounds.windows(2).enumerate() {
+                let part: Vec<(u64, &str, u64)> =
+                    recs[w[0]..w[1]].iter().map(|(t, n, u)| (*t, n.as_str(), *u.max(&1))).collect();
+                write(&dir.path().join(format!("f{k}.bin")), &header("h", part[0].0), &part);
+            }
+            let all: Vec<(u64, &str, u64)> =
+                recs.iter().map(|(t, n, u)| (*t, n.as_str(), *u.max(&1))).collect();
+            let one = dir.path().join("one");
+            std::fs::create_dir(&one).unwrap();
+            write(&one.join("one.bin"), &header("h", 0), &all);
+
+            let set = TraceSet::open(&[dir.path().to_path_buf()]).unwrap();
+            let (samples, _, defs) = rows(set.reader().unwrap());
+            let want: Vec<(u64, String, u64)> =
+                all.iter().map(|&(t, n, u)| (t, n.to_string(), u)).collect();
+            proptest::prop_assert_eq!(&samples, &want);
+            proptest::prop_assert!(defs <= 4);
+
+            let req = StatsRequest { from_ns: a.min(b), to_ns: a.max(b), ..StatsRequest::all_usage() };
+            let mut over_set = TraceSamples::new(|| set.reader());
+            let s1 = compute(&mut over_set, &req).unwrap();
+            let s1: BTreeMap<String, _> = s1
+                .into_iter()
+                .map(|(id, st)| (over_set.names()[&id].to_string(), (st.min, st.max, st.median, st.samples)))
+                .collect();
+            let mut over_one = TraceSamples::new(|| open_trace_set(&one));
+            let s2 = compute(&mut over_one, &req).unwrap();
+            let s2: BTreeMap<String, _> = s2
+                .into_iter()
+                .map(|(id, st)| (over_one.names()[&id].to_string(), (st.min, st.max, st.median, st.samples)))
+                .collect();
+            proptest::prop_assert_eq!(s1, s2);
+        }
+    }
 }

@@ -33,11 +33,8 @@ pub fn run(cfg: StatsConfig) -> anyhow::Result<()> {
     let mut src = TraceSamples::new(|| open_trace_set(&cfg.trace));
     let stats = compute(&mut src, &req)
         .with_context(|| format!("cannot compute statistics of {}", cfg.trace.display()))?;
-    for d in src.damage() {
-        tracing::warn!(
-            "{}: {d}; the statistics are of the readable chunks only",
-            cfg.trace.display()
-        );
+    for (file, d) in src.damage_with_files() {
+        tracing::warn!("{file}: {d}; the statistics are of the readable chunks only");
     }
     let by_name: BTreeMap<_, _> = stats
         .into_iter()
