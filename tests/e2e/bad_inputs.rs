@@ -69,10 +69,16 @@
 //! | 49 | `stats-min-gt-max.json` on `LIVE` | `cgact --root LIVE --stats --dry-run --once` | 1 | file, cgroup, min > max |
 //! | 50 | `stats-beyond-u64.json` on `LIVE` | `cgact --root LIVE --stats --dry-run --once` | 1 | file, cgroup, beyond u64 |
 //! | 51 | `stats-outside-root.json` on `LIVE` | `cgact --root LIVE --stats --dry-run --once` | 1 | file, cgroup, root |
+//! | 52 | `/dev/zero` (endless, no size) | `cgsim replay T --stats` | 1 | file, size bound |
+//! | 53 | `/dev/zero` on `LIVE` | `cgact --root LIVE --stats --dry-run --once` | 1 | file, size bound |
 //!
 //! Cases 49 to 51 need the live parent (`cgact` refuses a root that is not a
 //! cgroup filesystem); they are skipped with the memory cgroup. Their files
 //! are the `stats-*` files above with `/cgcal-sample` replaced by `LIVE`.
+//! Cases 52 and 53 read 64 MiB before refusing (the stats loaders' bound),
+//! so they run in a jail of [`ENDLESS_INPUT_LIMIT`] (live only). Case 52 was
+//! a finding: `cgsim` checked the file's size, then read it without bound, so
+//! `/dev/zero` or a FIFO grew its memory until the OOM killer came.
 
 use std::fs::{self, File};
 use std::io;
@@ -395,15 +401,16 @@ enum Jail {
 }
 
 impl Jail {
-    fn new() -> Jail {
-        let Some(parent) = LiveParent::new("bad-inputs") else {
+    /// A jail of `limit` bytes under a new live parent tagged `tag`.
+    fn new(tag: &str, limit: u64) -> Jail {
+        let Some(parent) = LiveParent::new(tag) else {
             println!(
                 "SKIP: memory cgroup for the bad-input cases; they run under RLIMIT_AS {ADDRESS_SPACE_LIMIT} instead, and cases 49-51 are skipped"
             );
             return Jail::AddressSpace;
         };
         let dir = parent.child("run");
-        parent.set_limit("run", MEMORY_LIMIT);
+        parent.set_limit("run", limit);
         let procs = File::options()
             .write(true)
             .open(dir.join("cgroup.procs"))
@@ -577,7 +584,7 @@ fn check_case(
 #[test]
 fn every_bad_input_fails_cleanly_within_time_and_memory() {
     assert!(CASES.len() + LIVE_CASES.len() >= 30);
-    let jail = Jail::new();
+    let jail = Jail::new("bad-inputs", MEMORY_LIMIT);
     let out_dir = tempfile::tempdir().unwrap();
     let files = corpus_dir();
     let mut failures = Vec::new();
@@ -626,4 +633,32 @@ fn every_bad_input_fails_cleanly_within_time_and_memory() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Jail of the endless-input cases: the stats loaders read up to their
+/// 64 MiB bound ([`cgcal_core::stats::MAX_STATS_FILE_LEN`]) before refusing.
+const ENDLESS_INPUT_LIMIT: u64 = 160 << 20;
+
+/// Cases 52 and 53: `--stats /dev/zero` (no size to check first).
+#[rustfmt::skip]
+const ENDLESS_CASES: &[Case] = &[
+    case(52, "cgsim", &["replay", "%T", "--stats", "/dev/zero"], 1, &["/dev/zero", "stats file is 67108865 bytes, more than the 67108864 accepted"]),
+    case(53, "cgact", &["--root", "%LIVE", "--stats", "/dev/zero", "--dry-run", "--once"], 1, &["/dev/zero", "stats file is 67108865 bytes, more than the 67108864 accepted"]),
+];
+
+#[test]
+fn an_endless_stats_file_is_refused_at_its_size_bound() {
+    let jail = Jail::new("bad-inputs-endless", ENDLESS_INPUT_LIMIT);
+    let Jail::Cgroup { parent, .. } = &jail else {
+        return; // RLIMIT_AS alone: the SKIP line is printed; nothing to learn.
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for c in ENDLESS_CASES {
+        match check_case(c, &jail, &corpus_dir(), out_dir.path(), Some(parent.path())) {
+            Ok(line) => println!("{line}"),
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

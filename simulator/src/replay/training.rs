@@ -2,6 +2,7 @@
 //! training window or a stats file, the first replayed time, and the
 //! initial limits `--initial-limits` asks for.
 
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::Result;
@@ -114,11 +115,19 @@ fn from_stats_file(file: &Path, header: &Header, cast: &Cast) -> Result<Vec<Opti
         .at(at())
         .into());
     }
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        UserError::new(format!("cannot read the stats file: {e}"))
-            .at(at())
-            .hint("give the output of `cgrec stats`")
-    })?;
+    // Bounded even where the size above says nothing (a FIFO, /dev/zero):
+    // one byte past the limit makes `load_stats_json` refuse it.
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|f| {
+            f.take(MAX_STATS_FILE_LEN as u64 + 1)
+                .read_to_string(&mut text)
+        })
+        .map_err(|e| {
+            UserError::new(format!("cannot read the stats file: {e}"))
+                .at(at())
+                .hint("give the output of `cgrec stats`")
+        })?;
     let stats = load_stats_json(&text, &header.root).map_err(|e| {
         UserError::new(format!("invalid stats file: {e}"))
             .at(at())
