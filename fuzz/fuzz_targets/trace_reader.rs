@@ -15,7 +15,9 @@
 
 use cgcal_core::name::CgroupName;
 use cgcal_core::trace::layout::{FrameHeader, FILE_PRELUDE_LEN, FRAME_HEADER_LEN, KIND_DATA};
-use cgcal_core::trace::{compact_stream, CgroupVersion, Header, ReadItem, TraceReader, TraceWriter};
+use cgcal_core::trace::{
+    compact_stream, CgroupVersion, Event, Header, ReadItem, Sample, TraceReader, TraceWriter,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -32,57 +34,58 @@ fuzz_target!(|data: &[u8]| {
 
 /// Reads `file` to the end, checks the chunk layout, then compacts and re-reads.
 fn check(file: &[u8]) {
-    let Ok(mut reader) = TraceReader::new(file) else {
+    let Ok(reader) = TraceReader::new(file) else {
         return;
     };
-    let mut records = Vec::new();
-    let mut next_offset = 0u64;
-    while let Some(item) = reader.next_item() {
-        match item.expect("reading from a slice cannot fail with an I/O error") {
-            ReadItem::Chunk(c) => {
-                assert!(c.offset >= next_offset, "chunks out of order");
-                assert!(c.offset + c.len <= file.len() as u64, "chunk past the end");
-                next_offset = c.offset + c.len;
-                for s in &c.samples {
-                    let name = reader.cgroup_name(s.cgroup).map(|n| n.to_string());
-                    records.push(format!("{name:?} {:?}", cgcal_core::trace::Sample { cgroup: 0, ..*s }));
-                }
-                for e in &c.events {
-                    let name = reader.cgroup_name(e.cgroup).map(|n| n.to_string());
-                    records.push(format!("{name:?} {:?}", cgcal_core::trace::Event { cgroup: 0, ..*e }));
-                }
-            }
-            ReadItem::Damaged(d) => {
-                assert!(d.offset <= file.len() as u64, "damage past the end");
-                let _ = d.to_string();
-            }
-        }
-    }
+    let (mut records, _) = records_of(reader, file.len() as u64);
     let reader = TraceReader::new(file).expect("the header read once");
     let Ok((out, stats)) = compact_stream(reader, Vec::new(), "<compacted>") else {
         return; // e.g. a sample of an undeclared cgroup: refused, not copied
     };
-    let mut again = TraceReader::new(&out[..]).expect("compacted header reads back");
-    let mut copied = Vec::new();
-    while let Some(item) = again.next_item() {
-        match item.expect("slice") {
-            ReadItem::Chunk(c) => {
-                for s in &c.samples {
-                    let name = again.cgroup_name(s.cgroup).map(|n| n.to_string());
-                    copied.push(format!("{name:?} {:?}", cgcal_core::trace::Sample { cgroup: 0, ..*s }));
-                }
-                for e in &c.events {
-                    let name = again.cgroup_name(e.cgroup).map(|n| n.to_string());
-                    copied.push(format!("{name:?} {:?}", cgcal_core::trace::Event { cgroup: 0, ..*e }));
-                }
-            }
-            ReadItem::Damaged(d) => panic!("compacted trace is damaged: {d}"),
-        }
-    }
+    let again = TraceReader::new(&out[..]).expect("compacted header reads back");
+    let (mut copied, damaged) = records_of(again, out.len() as u64);
+    assert_eq!(damaged, 0, "the compacted trace is damaged");
     assert_eq!(copied.len() as u64, stats.samples + stats.events);
     records.sort();
     copied.sort();
     assert_eq!(records, copied, "compaction changed the samples or events");
+}
+
+/// Every sample and event of `reader` as text with its cgroup's name (ids
+/// differ between a trace and its compacted copy), and the number of damage
+/// reports; checks that chunks lie inside the `len` bytes, in order.
+fn records_of(mut reader: TraceReader<&[u8]>, len: u64) -> (Vec<String>, usize) {
+    let (mut records, mut damaged, mut next_offset) = (Vec::new(), 0, 0u64);
+    while let Some(item) = reader.next_item() {
+        match item.expect("reading from a slice cannot fail with an I/O error") {
+            ReadItem::Chunk(c) => {
+                assert!(c.offset >= next_offset, "chunks out of order");
+                assert!(c.offset + c.len <= len, "chunk past the end");
+                next_offset = c.offset + c.len;
+                let name = |id| reader.cgroup_name(id).map(|n| n.to_string());
+                for s in &c.samples {
+                    records.push(format!(
+                        "{:?} {:?}",
+                        name(s.cgroup),
+                        Sample { cgroup: 0, ..*s }
+                    ));
+                }
+                for e in &c.events {
+                    records.push(format!(
+                        "{:?} {:?}",
+                        name(e.cgroup),
+                        Event { cgroup: 0, ..*e }
+                    ));
+                }
+            }
+            ReadItem::Damaged(d) => {
+                assert!(d.offset <= len, "damage past the end");
+                let _ = d.to_string();
+                damaged += 1;
+            }
+        }
+    }
+    (records, damaged)
 }
 
 /// `bytes` with the header CRC and every chunk's frame and payload CRCs
