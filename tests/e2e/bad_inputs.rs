@@ -662,3 +662,44 @@ fn an_endless_stats_file_is_refused_at_its_size_bound() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A delegated user can name a cgroup with a control character (the kernel
+/// refuses only `/` and newlines): `cgrec record` skips it (it cannot be
+/// named in a trace, a stats file or the audit log; docs/security.md lists
+/// this as a way to hide a cgroup) and logs the skip with the name escaped,
+/// so no terminal escape reaches the log.
+#[test]
+fn a_cgroup_named_with_an_escape_sequence_is_skipped_and_logged_escaped() {
+    let Some(parent) = LiveParent::new("bad-name") else {
+        return;
+    };
+    parent.child("ok");
+    parent.child("esc\u{1b}[31mred");
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = tmp.path().join("names.bin");
+    let mut cmd = Command::new(bin_path("cgrec"));
+    cmd.args([
+        "record",
+        "--interval",
+        "50ms",
+        "--duration",
+        "300ms",
+        "--root",
+    ])
+    .arg(parent.path())
+    .arg("-o")
+    .arg(&trace);
+    let out = run_bounded(cmd, &Jail::AddressSpace).expect("cgrec record ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!out.stderr.contains(&0x1b), "raw ESC in the log: {err:?}");
+    assert!(
+        err.contains("skipping cgroup directory with an invalid name"),
+        "{err}"
+    );
+    assert!(err.contains(r"esc\u{1b}[31mred"), "{err}");
+    let (_, defs, ..) =
+        cgcal_core::trace::read_all(cgcal_core::trace::open_trace(&trace).unwrap()).unwrap();
+    let names: Vec<String> = defs.iter().map(|d| d.name.to_string()).collect();
+    assert_eq!(names, [parent.name().to_string(), parent.name_of("ok")]);
+}

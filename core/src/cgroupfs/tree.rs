@@ -140,13 +140,13 @@ impl Tree {
                     continue;
                 }
                 let Some(comp) = entry.file_name().to_str().map(str::to_string) else {
-                    tracing::warn!(path = %entry.path().display(), "skipping non-UTF-8 cgroup directory");
+                    tracing::warn!(path = ?entry.path(), "skipping non-UTF-8 cgroup directory");
                     continue;
                 };
                 let child = match name.join(&comp) {
                     Ok(c) => c,
                     Err(e) => {
-                        tracing::warn!(path = %entry.path().display(), error = %e, "skipping cgroup directory with an invalid name");
+                        tracing::warn!(path = ?entry.path(), error = %e, "skipping cgroup directory with an invalid name");
                         continue;
                     }
                 };
