@@ -258,4 +258,89 @@ mod tests {
         let keep = expired_files(dir.path(), "h", Duration::from_secs(86_400), now, &current);
         assert!(keep.is_empty());
     }
+
+    /// A session on a fake v1 hierarchy rotated after every sweep: each
+    /// file is a complete trace re-declaring the cgroup; an OOM kill before
+    /// a rotation is in the first file only (the baseline is carried), the
+    /// next one in the second; the directory reads as one trace.
+    #[test]
+    fn rotation_keeps_the_oom_baseline_and_redeclares_cgroups() {
+        use crate::record::clock::TraceClock;
+        use crate::record::session::Session;
+        use crate::record::tracked_cgroup::SweepDepth;
+        use cgcal_core::cgroupfs::MemoryFs;
+        use cgcal_core::name::CgroupName;
+        use cgcal_core::trace::{
+            open_trace, read_all, CgroupVersion, EventKind, Header, ReadItem, TraceSet,
+        };
+        use cgcal_core::watch::Watcher;
+
+        let dir = tempfile::tempdir().unwrap();
+        let root = CgroupName::parse("/r").unwrap();
+        let a = CgroupName::parse("/r/a").unwrap();
+        let fs = MemoryFs::new(CgroupVersion::V1, root.clone());
+        fs.insert(&a, 1 << 20, Some(64 << 20)).unwrap();
+        let clock = TraceClock::start();
+        let header = Header {
+            host: "h".into(),
+            kernel: String::new(),
+            cgroup_version: CgroupVersion::V1,
+            root,
+            interval_ns: 1,
+            host_memory: None,
+            start_ns: clock.start_ns(),
+            tool: "test".into(),
+        };
+        let policy = RotationPolicy {
+            dir: dir.path().to_path_buf(),
+            every: Some(Duration::from_nanos(1)),
+            max_bytes: None,
+            retain: None,
+        };
+        let rotation = Rotation::new(policy, "h", clock.start_instant());
+        let first = TraceFile::create(&rotation.path_for(clock.start_ns()), &header).unwrap();
+        let mut s =
+            Session::start(Box::new(fs.clone()), Watcher::new().unwrap(), first, clock).unwrap();
+        s.set_rotation(rotation);
+        let kill = || fs.trigger_oom(&a).unwrap();
+        kill();
+        s.sweep(s.clock().now_ns(), SweepDepth::Full).unwrap();
+        s.maybe_rotate(Instant::now()).unwrap();
+        s.sweep(s.clock().now_ns(), SweepDepth::Full).unwrap();
+        kill();
+        s.sweep(s.clock().now_ns(), SweepDepth::Full).unwrap();
+        s.maybe_rotate(Instant::now()).unwrap();
+        s.sweep(s.clock().now_ns(), SweepDepth::Full).unwrap();
+        assert_eq!(s.rotation().unwrap().rotations(), 2);
+        assert_eq!(s.counts().oom_kills, 2);
+        s.finish().unwrap();
+
+        let set = TraceSet::open(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(set.files().len(), 3);
+        let kills_per_file: Vec<usize> = set
+            .files()
+            .iter()
+            .map(|f| {
+                let (_, defs, samples, events, damage) = read_all(open_trace(f).unwrap()).unwrap();
+                assert!(damage.is_empty());
+                assert!(defs.iter().any(|d| d.name == a), "{f:?} declares /r/a");
+                assert!(!samples.is_empty(), "{f:?}");
+                events
+                    .iter()
+                    .filter(|e| matches!(e.kind, EventKind::OomKill { .. }))
+                    .count()
+            })
+            .collect();
+        assert_eq!(kills_per_file, [1, 1, 0]);
+        let mut r = set.reader().unwrap();
+        let mut names = std::collections::BTreeSet::new();
+        while let Some(item) = r.next_item() {
+            if let ReadItem::Chunk(c) = item.unwrap() {
+                for x in &c.samples {
+                    names.insert(r.cgroup_name(x.cgroup).unwrap().clone());
+                }
+            }
+        }
+        assert!(names.contains(&a));
+    }
 }
