@@ -3,7 +3,9 @@
 //! * [`LiveParent`]: a uniquely named parent cgroup in the v1 memory
 //!   hierarchy (`/sys/fs/cgroup/memory/cgcal-test-<pid>-<n>-<tag>`) under
 //!   which a test creates its cgroups; dropping it kills every task below
-//!   it, resets `oom_kill_disable` and removes the whole subtree.
+//!   it, resets `oom_kill_disable` and removes the whole subtree;
+//!   [`LiveParent::new_v2`] makes one on a cgroup v2 hierarchy (the VM
+//!   scenarios of `tests/v2vm/`).
 //! * [`spawn_hog`] / [`wait_ready`]: run the `cgcal-hog` memory hog in a
 //!   cgroup and wait until its memory is charged.
 //! * [`bin_path`]: the path of a workspace binary next to the test executable.
@@ -60,6 +62,35 @@ impl LiveParent {
             println!("SKIP: no cgroup v1 memory hierarchy at {V1_MEMORY_ROOT}");
             return None;
         }
+        Self::create_in(root, tag)
+    }
+
+    /// Like [`LiveParent::new`] on a cgroup v2 hierarchy mounted at
+    /// `mount` (its root, so that [`LiveParent::name`] stays `/leaf`), with
+    /// `+memory` written to the new parent's `cgroup.subtree_control` so
+    /// that its children get the memory files. Returns `None` after
+    /// printing `SKIP: <why>` when `mount` has no memory controller for its
+    /// children or the parent cannot be created.
+    pub fn new_v2(mount: &Path, tag: &str) -> Option<LiveParent> {
+        let subtree = fs::read_to_string(mount.join("cgroup.subtree_control")).unwrap_or_default();
+        if !subtree.split_whitespace().any(|c| c == "memory") {
+            println!(
+                "SKIP: no cgroup v2 memory controller enabled for the children of {}",
+                mount.display()
+            );
+            return None;
+        }
+        let parent = Self::create_in(mount, tag)?;
+        let control = parent.path.join("cgroup.subtree_control");
+        if let Err(e) = fs::write(&control, "+memory") {
+            println!("SKIP: cannot write +memory to {}: {e}", control.display());
+            return None;
+        }
+        Some(parent)
+    }
+
+    /// Creates `root/cgcal-test-<pid>-<n>-<tag>` (see [`LiveParent::new`]).
+    fn create_in(root: &Path, tag: &str) -> Option<LiveParent> {
         let tag: String = tag
             .chars()
             .map(|c| {

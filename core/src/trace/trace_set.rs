@@ -147,15 +147,21 @@ pub fn trace_files_in(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
 /// What differs between two headers of one set, if anything that matters.
 fn mismatch(a: &Header, b: &Header) -> Option<String> {
     if a.host != b.host {
-        return Some(format!("host {:?} vs {:?}", a.host, b.host));
+        return Some(format!(
+            "its host is {:?}, the first file's {:?}",
+            b.host, a.host
+        ));
     }
     if a.root != b.root {
-        return Some(format!("root {} vs {}", a.root, b.root));
+        return Some(format!(
+            "its root is {}, the first file's {}",
+            b.root, a.root
+        ));
     }
     if a.cgroup_version != b.cgroup_version {
         return Some(format!(
-            "cgroup version {:?} vs {:?}",
-            a.cgroup_version, b.cgroup_version
+            "its cgroup version is {:?}, the first file's {:?}",
+            b.cgroup_version, a.cgroup_version
         ));
     }
     None
