@@ -59,7 +59,12 @@ fn binary(name: &str) -> PathBuf {
 
 /// Starts `cgact` on the parent and waits for its start line.
 fn start_cgact(parent: &LiveParent, tmp: &Path, args: &[&str]) -> Child {
-    let mut child = Command::new(binary("cgact"))
+    // CGACT_WRAP="nice -n -10" (or "taskset -c 0"): run cgact under a wrapper.
+    let wrap = std::env::var("CGACT_WRAP").unwrap_or_default();
+    let mut words: Vec<String> = wrap.split_whitespace().map(String::from).collect();
+    words.push(binary("cgact").display().to_string());
+    let mut child = Command::new(&words[0])
+        .args(&words[1..])
         .arg("--root")
         .arg(parent.path())
         .arg("--stats")
@@ -163,6 +168,12 @@ fn latency(rescues: u64) {
             lat.push(v["latency_us"].as_u64().unwrap());
         }
     }
+    let slowest: Vec<(usize, u64)> = {
+        let mut v: Vec<(usize, u64)> = lat.iter().copied().enumerate().collect();
+        v.sort_by_key(|(_, l)| std::cmp::Reverse(*l));
+        v.into_iter().take(5).collect()
+    };
+    println!("slowest (rescue index, latency_us): {slowest:?}");
     lat.sort_unstable();
     println!("hog: {ready:?} ({total} MiB in {took:?}); audit outcomes {outcomes:?}");
     println!(
