@@ -75,7 +75,12 @@ impl Cgact {
     /// Starts `cgact --root PARENT --stats --log --lock-file ARGS` and waits
     /// for its start line; panics with its stderr if it exits first.
     fn start(parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
-        let mut c = Cgact::spawn(parent, files, args);
+        Cgact::start_with(&[], parent, files, args)
+    }
+
+    /// [`Cgact::start`] under a wrapper command.
+    fn start_with(wrapper: &[&str], parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
+        let mut c = Cgact::spawn_with(wrapper, parent, files, args);
         let started = wait_until(PATIENCE, || {
             c.lines().iter().any(|l| l.contains("waiting for events"))
                 || c.child.try_wait().unwrap().is_some()
@@ -90,7 +95,21 @@ impl Cgact {
     }
 
     fn spawn(parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
-        let mut child = Command::new(bin_path("cgact"))
+        Cgact::spawn_with(&[], parent, files, args)
+    }
+
+    /// [`Cgact::spawn`] under a wrapper command (`wrapper` then cgact).
+    fn spawn_with(wrapper: &[&str], parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
+        let cgact = bin_path("cgact");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(&cgact);
+                c
+            }
+            None => Command::new(&cgact),
+        };
+        let mut child = cmd
             .arg("--root")
             .arg(parent.path())
             .arg("--stats")
@@ -675,4 +694,44 @@ fn sighup_with_a_broken_stats_file_keeps_the_old_statistics() {
     assert!(wait_ready(&mut hog).is_err());
     assert!(wait_until(PATIENCE, || limit(&a) > 40 * MIB).is_some());
     assert!(cgact.terminate().success());
+}
+
+/// The systemd unit runs cgact with `CapabilityBoundingSet=` (empty) and
+/// `NoNewPrivileges=yes`: a rescue works without any capability.
+#[test]
+fn rescue_needs_no_capability() {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !setpriv.is_file() {
+        println!("SKIP: no {}", setpriv.display());
+        return;
+    }
+    let Some(parent) = LiveParent::new("cgact-no-caps") else {
+        return;
+    };
+    parent.set_limit("", 512 * MIB);
+    let a = parent.child("a");
+    parent.set_limit("a", 24 * MIB);
+    let files = Files::new();
+    files.write_stats(&parent, &[("a", 4, 20, 56)]);
+    let wrapper = [
+        "/usr/bin/setpriv",
+        "--bounding-set=-all",
+        "--inh-caps=-all",
+        "--no-new-privs",
+    ];
+    let mut cgact = Cgact::start_with(&wrapper, &parent, &files, &["--mode", "rescue"]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", cgact.child.id())).unwrap();
+    assert!(
+        status.lines().any(|l| l == "CapEff:\t0000000000000000"),
+        "cgact still has capabilities: {status}"
+    );
+    assert!(oom_control(&a).0);
+    let mut hog = spawn_hog(&a, 40, HogOptions::default());
+    assert_eq!(
+        wait_ready(&mut hog),
+        Ok(40 * MIB),
+        "not rescued without capabilities"
+    );
+    assert!(cgact.terminate().success());
+    assert!(!oom_control(&a).0);
 }
