@@ -316,13 +316,16 @@ impl Session {
         }
     }
 
-    fn publish_metrics(&mut self) {
-        let counts = self.counts();
-        let gauges = RecordGauges {
+    fn gauges(&self) -> RecordGauges {
+        RecordGauges {
             cgroups: self.cgroups.len(),
             last_sweep: self.last_sweep,
             max_sweep: self.max_sweep,
-        };
+        }
+    }
+
+    fn publish_metrics(&mut self) {
+        let (counts, gauges) = (self.counts(), self.gauges());
         if let Some(m) = self.metrics.as_mut() {
             m.observe(counts, gauges);
         }
@@ -379,11 +382,17 @@ impl Session {
         }
         let (samples, events) = (self.samples, self.events);
         let current = self.out.path().to_path_buf();
+        // The last chunk, so the byte count is final (finish's flush is then a no-op write).
         self.out.flush()?;
-        self.publish_metrics();
+        let mut counts = self.counts();
+        let gauges = self.gauges();
         let (bytes, compacted) = self.out.finish()?;
         if let Some(r) = self.rotation.as_mut() {
             r.apply_retention(std::time::SystemTime::now(), &current);
+            counts.deleted = r.deleted();
+        }
+        if let Some(m) = self.metrics.as_mut() {
+            m.observe(counts, gauges);
         }
         Ok(Summary {
             samples,
