@@ -109,12 +109,15 @@ impl Engine {
         let begin = self.begin_record(snap, plan);
         if let Some(j) = &mut self.journal {
             let new_originals = self.originals.take_unsaved();
-            j.begin(&begin, &new_originals)
-                .map_err(|source| EngineError::Journal {
-                    cgroup: about.clone(),
-                    path: j.path().to_path_buf(),
-                    source,
-                })?;
+            // Protecting the cgroup comes first: a journal that cannot be
+            // written (disk full) costs crash safety for this plan, not the plan.
+            if let Err(e) = j.begin(&begin, &new_originals) {
+                tracing::error!(
+                    journal = %j.path().display(),
+                    error = %e,
+                    "cannot journal the plan; applying it without crash recovery"
+                );
+            }
         }
         let set = Settings {
             cfg: &cfg,

@@ -1,7 +1,5 @@
 //! The engine's typed error: every variant names the cgroup (or file) it is about.
 
-use std::path::PathBuf;
-
 use cgcal_core::cgroupfs::CgroupFsError;
 use cgcal_core::name::CgroupName;
 use cgcal_core::policy::SafetyViolation;
@@ -41,16 +39,6 @@ pub enum EngineError {
         algo: &'static str,
         /// The broken rule.
         source: SafetyViolation,
-    },
-    /// The write-ahead journal could not be written: the plan was not applied.
-    #[error("cgroup {cgroup}: journal {path}: {source}; nothing written")]
-    Journal {
-        /// The plan's target.
-        cgroup: CgroupName,
-        /// The journal file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
     },
 }
 

@@ -19,7 +19,9 @@
 //!   `orig` records and the last [`MAX_UNLOGGED`] unlogged audit lines.
 //!
 //! The journal costs one `fdatasync` before the first write of each plan,
-//! which counts in `latency_us`; without `--journal` there is none.
+//! which counts in `latency_us`; without `--journal` there is none. A
+//! journal that cannot be written (disk full) does not stop a plan: the
+//! engine logs the error and applies it without crash recovery.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -185,6 +187,11 @@ impl Journal {
             .mode(0o600)
             .open(path)
             .map_err(fail)?;
+        if !file.metadata().map_err(fail)?.is_file() {
+            return Err(UserError::new("the journal must be a regular file")
+                .at(path.display().to_string())
+                .hint("give a file path with --journal"));
+        }
         let mut bytes = Vec::new();
         (&mut file)
             .take(MAX_READ)
@@ -393,5 +400,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/j"), "{e}");
+        let e = Journal::open(Path::new("/dev/null"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/dev/null") && e.contains("regular file"), "{e}");
     }
 }
