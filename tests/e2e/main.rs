@@ -21,4 +21,5 @@ mod metrics;
 mod parquet_export;
 mod sample_trace;
 mod systemd_units;
+mod v2_vm;
 mod watch_live;
