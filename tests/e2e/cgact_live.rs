@@ -735,3 +735,37 @@ fn rescue_needs_no_capability() {
     assert!(cgact.terminate().success());
     assert!(!oom_control(&a).0);
 }
+
+#[test]
+fn a_start_that_fails_still_releases_frozen_tasks() {
+    let Some(parent) = LiveParent::new("cgact-bad-start") else {
+        return;
+    };
+    parent.set_limit("", 512 * MIB);
+    let a = parent.child("a");
+    parent.set_limit("a", 24 * MIB);
+    std::fs::write(a.join("memory.oom_control"), "1").unwrap();
+    let mut hog = spawn_hog(&a, 40, HogOptions::default());
+    assert!(
+        wait_until(PATIENCE, || oom_control(&a).1).is_some(),
+        "the hog did not freeze under OOM"
+    );
+    let files = Files::new();
+    std::fs::write(&files.stats, "{\"/elsewhere\": {}}").unwrap();
+    let mut cgact = Cgact::spawn(&parent, &files, &["--mode", "rescue"]);
+    let status = cgact.wait();
+    let err = cgact.lines().join("\n");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(files.stats.to_str().unwrap()),
+        "the error names no file: {err}"
+    );
+    assert!(err.contains("frozen tasks released"), "{err}");
+    let killed = hog.wait().unwrap();
+    assert!(
+        !killed.success(),
+        "the frozen hog was not released: {killed}"
+    );
+    let (disable, under, kills) = oom_control(&a);
+    assert!(!disable && !under && kills >= 1);
+}

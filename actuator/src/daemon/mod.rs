@@ -7,7 +7,8 @@
 //!   the journal's recovery, every managed cgroup armed ([`armed`]) and,
 //!   before anything else is waited for, every cgroup already under OOM
 //!   handled (an instance killed in rescue mode leaves tasks frozen behind:
-//!   they are given memory, or released to the kernel's OOM killer).
+//!   they are given memory, or released to the kernel's OOM killer; if the
+//!   engine cannot even start, [`last_resort`] releases them before exit).
 //! * [`Daemon::run`] ([`event_loop`]) sleeps in the watcher's
 //!   `epoll_wait` with no timeout while nothing is pending (no polling
 //!   while idle); only a rescue deadline, a re-check of an OOM kill counter,
@@ -28,6 +29,7 @@
 pub mod armed;
 pub mod decide;
 pub mod event_loop;
+pub mod last_resort;
 pub mod preempt;
 pub mod react;
 pub mod rescue;

@@ -2,7 +2,10 @@
 //! first, then the engine and the journal's recovery, then every managed
 //! cgroup armed and, before any wait, the cgroups already under OOM
 //! handled; only then the mode's flags (`oom_kill_disable=1`, `memory.high`,
-//! thresholds) on the others.
+//! thresholds) on the others. If the engine cannot start, frozen tasks are
+//! released to the kernel before the error is returned
+//! ([`super::last_resort`]); a failed journal recovery is logged and the
+//! start goes on (frozen tasks wait for it).
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +17,7 @@ use cgcal_core::trace::CgroupVersion;
 use cgcal_core::watch::{WatchEvent, Watcher};
 
 use super::armed::Armed;
+use super::last_resort;
 use super::react::{KillChecks, V1Oom};
 use super::rescue::RescueBook;
 use super::signals::HANDLED;
@@ -36,9 +40,24 @@ impl Daemon {
         let lock = InstanceLock::acquire(&config.lock_file)?;
         let version = fs.version();
         let root = fs.root().clone();
-        let mut engine = Engine::new(fs, config)?;
-        if let Some(recovery) = engine.recover()? {
-            tracing::warn!("journal recovery: {recovery}");
+        let frozen = match config.dry_run {
+            true => Vec::new(),
+            false => last_resort::frozen_cgroups(fs.as_ref()),
+        };
+        let mut engine = match Engine::new(fs, config) {
+            Ok(e) => e,
+            Err(e) => {
+                last_resort::release(frozen);
+                return Err(e);
+            }
+        };
+        drop(frozen);
+        match engine.recover() {
+            Ok(Some(recovery)) => tracing::warn!("journal recovery: {recovery}"),
+            Ok(None) => {}
+            // Frozen tasks wait for this start: go on without the journal's
+            // half-done adjustment rather than stay down.
+            Err(e) => tracing::error!("journal recovery failed, starting anyway: {e:#}"),
         }
         let mut watcher = Watcher::new().context("cannot set up the event loop")?;
         if signals == SignalHandling::Process {
