@@ -20,12 +20,12 @@
 //!   the voluntary context switches (wake-ups) of each over that time.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cgcal_core::watch::{WatchEvent, Watcher};
-use cgcal_testkit::{wait_ready, LiveParent};
+use cgcal_testkit::{bin_path, spawn_hog, wait_ready, HogOptions, LiveParent};
 
 const MIB: u64 = 1 << 20;
 
@@ -44,25 +44,12 @@ fn main() {
     }
 }
 
-/// A workspace binary next to this example (`target/<profile>/NAME`).
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: cargo build --release --workspace --bins",
-        path.display()
-    );
-    path
-}
-
 /// Starts `cgact` on the parent and waits for its start line.
 fn start_cgact(parent: &LiveParent, tmp: &Path, args: &[&str]) -> Child {
     // CGACT_WRAP="nice -n -10" (or "taskset -c 0"): run cgact under a wrapper.
     let wrap = std::env::var("CGACT_WRAP").unwrap_or_default();
     let mut words: Vec<String> = wrap.split_whitespace().map(String::from).collect();
-    words.push(binary("cgact").display().to_string());
+    words.push(bin_path("cgact").display().to_string());
     let mut child = Command::new(&words[0])
         .args(&words[1..])
         .arg("--root")
@@ -141,16 +128,15 @@ fn latency(rescues: u64) {
     );
     let total = 4 + rescues;
     let started = Instant::now();
-    // cgcal-hog in 1 MiB steps (testkit's spawn_hog looks next to tests,
-    // not examples).
-    let mut hog = Command::new(binary("cgcal-hog"))
-        .arg("--cgroup")
-        .arg(&a)
-        .args(["--mib", &total.to_string(), "--step-mib", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn cgcal-hog");
+    let mut hog = spawn_hog(
+        &a,
+        total,
+        HogOptions {
+            step_mib: Some(1),
+            step_ms: None,
+            hold_ms: None,
+        },
+    );
     let ready = wait_ready(&mut hog);
     let took = started.elapsed();
     stop(&mut cgact);
@@ -266,7 +252,7 @@ fn idle(seconds: u64, cgroups: u64) {
     )
     .unwrap();
     let mut cgact = start_cgact(&parent, tmp.path(), &["--mode", "rescue"]);
-    let mut cgrec = Command::new(binary("cgrec"))
+    let mut cgrec = Command::new(bin_path("cgrec"))
         .arg("-q")
         .arg("record")
         .arg("--root")

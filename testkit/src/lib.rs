@@ -247,11 +247,12 @@ pub struct HogOptions {
 
 /// The path of the workspace binary `name` in the directory of the running
 /// test's profile (`target/<profile>/<name>`, found from the test
-/// executable `target/<profile>/deps/<test>`). Panics when it is missing.
+/// executable `target/<profile>/deps/<test>` or from an example
+/// `target/<profile>/examples/<example>`). Panics when it is missing.
 pub fn bin_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if dir.ends_with("deps") {
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     let path = dir.join(name);
