@@ -25,6 +25,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 struct Cgact {
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The stderr reader, joined once the process exited (every line read).
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Files of one test: stats, audit log, lock.
@@ -128,13 +130,17 @@ impl Cgact {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let pipe = child.stderr.take().unwrap();
         let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 eprintln!("  cgact| {line}");
                 sink.lock().unwrap().push(line);
             }
         });
-        Cgact { child, stderr }
+        Cgact {
+            child,
+            stderr,
+            reader: Some(reader),
+        }
     }
 
     fn lines(&self) -> Vec<String> {
@@ -150,6 +156,9 @@ impl Cgact {
     fn wait(&mut self) -> ExitStatus {
         let status = wait_until(PATIENCE, || self.child.try_wait().unwrap().is_some());
         assert!(status.is_some(), "cgact did not exit");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
         self.child.wait().unwrap()
     }
 
@@ -165,6 +174,37 @@ impl Drop for Cgact {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A parent limited to `global_mib` MiB (the global cgroup) with a child
+/// `a` limited to `a_mib` MiB, and a stats file of `rows`; `None` (SKIP)
+/// without a writable v1 hierarchy.
+fn setup(
+    tag: &str,
+    global_mib: u64,
+    a_mib: u64,
+    rows: &[(&str, u64, u64, u64)],
+) -> Option<(LiveParent, PathBuf, Files)> {
+    let parent = LiveParent::new(tag)?;
+    parent.set_limit("", global_mib * MIB);
+    let a = parent.child("a");
+    parent.set_limit("a", a_mib * MIB);
+    let files = Files::new();
+    files.write_stats(&parent, rows);
+    Some((parent, a, files))
+}
+
+/// Leaves `oom_kill_disable=1` on `dir` (what an instance killed with
+/// SIGKILL in rescue mode leaves behind) and starts a hog of `mib` MiB
+/// there, returned once it is frozen under OOM.
+fn frozen_hog(dir: &Path, mib: u64) -> Child {
+    std::fs::write(dir.join("memory.oom_control"), "1").unwrap();
+    let hog = spawn_hog(dir, mib, HogOptions::default());
+    assert!(
+        wait_until(PATIENCE, || oom_control(dir).1).is_some(),
+        "the hog did not freeze under OOM"
+    );
+    hog
 }
 
 /// Polls `f` every 2 ms until it holds (the time it took) or `patience` ends.
@@ -233,19 +273,15 @@ fn adjusted(line: &Value) -> Vec<(String, u64)> {
 
 #[test]
 fn rescue_from_global_headroom_keeps_the_process_alive_and_touches_no_donor() {
-    let Some(parent) = LiveParent::new("cgact-rescue-global") else {
+    // b is below its median: a donor, were one needed.
+    let stats = [("a", 4, 40, 88), ("b", 4, 32, 64)];
+    let Some((parent, a, files)) = setup("cgact-rescue-global", 512, 32, &stats) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 32 * MIB);
     let b = parent.child("b");
     parent.set_limit("b", 64 * MIB);
     let mut idle = spawn_hog(&b, 8, HogOptions::default());
     assert_eq!(wait_ready(&mut idle), Ok(8 * MIB));
-    let files = Files::new();
-    // b is below its median: a donor, were one needed.
-    files.write_stats(&parent, &[("a", 4, 40, 88), ("b", 4, 32, 64)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "rescue"]);
     assert!(oom_control(&a).0, "oom_kill_disable=1 armed on a");
     assert!(oom_control(&b).0, "oom_kill_disable=1 armed on b");
@@ -389,14 +425,9 @@ fn rescue_from_donors_below_their_median_in_proportion() {
 
 #[test]
 fn react_raises_the_limit_after_a_kill_and_the_rerun_fits() {
-    let Some(parent) = LiveParent::new("cgact-react") else {
+    let Some((parent, a, files)) = setup("cgact-react", 512, 24, &[("a", 4, 20, 48)]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 48)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "react"]);
     assert!(!oom_control(&a).0, "react mode set oom_kill_disable");
 
@@ -428,15 +459,10 @@ fn react_raises_the_limit_after_a_kill_and_the_rerun_fits() {
 
 #[test]
 fn nothing_to_give_lets_the_kernel_kill_and_leaves_nothing_frozen() {
-    let Some(parent) = LiveParent::new("cgact-nothing") else {
+    // Headroom 0.1 x 128 MiB < 32 MiB needed, and no donor.
+    let Some((parent, a, files)) = setup("cgact-nothing", 128, 24, &[("a", 4, 20, 56)]) else {
         return;
     };
-    // Headroom 0.1 x 128 MiB < 32 MiB needed, and no donor.
-    parent.set_limit("", 128 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 56)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "rescue", "--threshold", "0.1"]);
     assert!(oom_control(&a).0);
 
@@ -468,14 +494,9 @@ fn nothing_to_give_lets_the_kernel_kill_and_leaves_nothing_frozen() {
 
 #[test]
 fn a_restart_after_sigkill_releases_the_frozen_task() {
-    let Some(parent) = LiveParent::new("cgact-sigkill") else {
+    let Some((parent, a, files)) = setup("cgact-sigkill", 512, 24, &[("a", 4, 20, 56)]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 56)]);
     let mut first = Cgact::start(&parent, &files, &["--mode", "rescue"]);
     assert!(oom_control(&a).0);
     first.signal(libc::SIGKILL);
@@ -515,16 +536,16 @@ fn a_restart_after_sigkill_releases_the_frozen_task() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let Some(parent) = LiveParent::new("cgact-dry-run") else {
+    let Some((parent, a, files)) = setup(
+        "cgact-dry-run",
+        512,
+        24,
+        &[("a", 4, 20, 56), ("b", 4, 32, 64)],
+    ) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
     let b = parent.child("b");
     parent.set_limit("b", 64 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 56), ("b", 4, 32, 64)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "rescue", "--dry-run"]);
     assert!(!oom_control(&a).0, "a dry run wrote oom_kill_disable");
 
@@ -546,14 +567,9 @@ fn dry_run_changes_nothing() {
 
 #[test]
 fn sigterm_restores_flags_new_cgroups_are_armed_and_a_second_instance_is_refused() {
-    let Some(parent) = LiveParent::new("cgact-lifecycle") else {
+    let Some((parent, a, files)) = setup("cgact-lifecycle", 512, 32, &[("a", 4, 16, 32)]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 32 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 16, 32)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "rescue"]);
     assert!(oom_control(&a).0);
 
@@ -593,14 +609,9 @@ fn sigterm_restores_flags_new_cgroups_are_armed_and_a_second_instance_is_refused
 
 #[test]
 fn preempt_raises_the_limit_before_any_oom() {
-    let Some(parent) = LiveParent::new("cgact-preempt") else {
+    let Some((parent, a, files)) = setup("cgact-preempt", 512, 64, &[("a", 4, 32, 96)]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 64 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 32, 96)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "preempt"]);
     // 60 MiB crosses the 90 % threshold (57.6 MiB) of the 64 MiB limit.
     let mut hog = spawn_hog(
@@ -629,23 +640,14 @@ fn preempt_raises_the_limit_before_any_oom() {
 
 #[test]
 fn once_releases_what_is_frozen_and_exits() {
-    let Some(parent) = LiveParent::new("cgact-once") else {
+    let Some((parent, a, files)) =
+        setup("cgact-once", 512, 24, &[("a", 4, 20, 56), ("b", 4, 20, 24)])
+    else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
     let b = parent.child("b");
     parent.set_limit("b", 24 * MIB);
-    // What a rescue instance killed with SIGKILL leaves behind.
-    std::fs::write(a.join("memory.oom_control"), "1").unwrap();
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 56), ("b", 4, 20, 24)]);
-    let mut hog = spawn_hog(&a, 40, HogOptions::default());
-    assert!(
-        wait_until(PATIENCE, || oom_control(&a).1).is_some(),
-        "the hog did not freeze under OOM"
-    );
+    let mut hog = frozen_hog(&a, 40);
     let mut once = Cgact::spawn(&parent, &files, &["--mode", "rescue", "--once"]);
     let status = once.wait();
     assert!(status.success(), "{status}: {}", once.lines().join("\n"));
@@ -667,14 +669,9 @@ fn once_releases_what_is_frozen_and_exits() {
 
 #[test]
 fn sighup_with_a_broken_stats_file_keeps_the_old_statistics() {
-    let Some(parent) = LiveParent::new("cgact-sighup") else {
+    let Some((parent, a, files)) = setup("cgact-sighup", 512, 24, &[("a", 4, 20, 48)]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 48)]);
     let mut cgact = Cgact::start(&parent, &files, &["--mode", "react"]);
     std::fs::write(&files.stats, "{\"/nope\": 1}").unwrap();
     cgact.signal(libc::SIGHUP);
@@ -705,14 +702,9 @@ fn rescue_needs_no_capability() {
         println!("SKIP: no {}", setpriv.display());
         return;
     }
-    let Some(parent) = LiveParent::new("cgact-no-caps") else {
+    let Some((parent, a, files)) = setup("cgact-no-caps", 512, 24, &[("a", 4, 20, 56)]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
-    let files = Files::new();
-    files.write_stats(&parent, &[("a", 4, 20, 56)]);
     let wrapper = [
         "/usr/bin/setpriv",
         "--bounding-set=-all",
@@ -738,19 +730,10 @@ fn rescue_needs_no_capability() {
 
 #[test]
 fn a_start_that_fails_still_releases_frozen_tasks() {
-    let Some(parent) = LiveParent::new("cgact-bad-start") else {
+    let Some((parent, a, files)) = setup("cgact-bad-start", 512, 24, &[]) else {
         return;
     };
-    parent.set_limit("", 512 * MIB);
-    let a = parent.child("a");
-    parent.set_limit("a", 24 * MIB);
-    std::fs::write(a.join("memory.oom_control"), "1").unwrap();
-    let mut hog = spawn_hog(&a, 40, HogOptions::default());
-    assert!(
-        wait_until(PATIENCE, || oom_control(&a).1).is_some(),
-        "the hog did not freeze under OOM"
-    );
-    let files = Files::new();
+    let mut hog = frozen_hog(&a, 40);
     std::fs::write(&files.stats, "{\"/elsewhere\": {}}").unwrap();
     let mut cgact = Cgact::spawn(&parent, &files, &["--mode", "rescue"]);
     let status = cgact.wait();
