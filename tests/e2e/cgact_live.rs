@@ -447,6 +447,10 @@ fn react_raises_the_limit_after_a_kill_and_the_rerun_fits() {
     assert_eq!(lines[0]["mode"], "react");
     assert_eq!(lines[0]["outcome"], "resolved");
     assert_eq!(lines[0]["source"], "global");
+    println!(
+        "react: latency_us {} (OOM notification to the limit written)",
+        lines[0]["latency_us"]
+    );
 
     let mut rerun = spawn_hog(&a, 40, HogOptions::default());
     assert_eq!(
@@ -480,6 +484,18 @@ fn nothing_to_give_lets_the_kernel_kill_and_leaves_nothing_frozen() {
     assert!(
         lines.iter().any(|l| l["outcome"] == "fallback_kill"),
         "no fallback_kill line: {audit:?}"
+    );
+    let fallback = lines
+        .iter()
+        .find(|l| l["outcome"] == "fallback_kill")
+        .unwrap();
+    println!(
+        "nothing to give: fallback_kill logged {} us after the OOM notification (deadline 500 ms)",
+        fallback["latency_us"]
+    );
+    assert!(
+        fallback["latency_us"].as_u64().unwrap() < 500_000,
+        "{fallback}"
     );
     assert_eq!(limit(&a), 24 * MIB, "the limit changed");
     // Re-armed after the kill, restored at exit.
