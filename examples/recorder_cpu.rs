@@ -8,20 +8,25 @@
 //! cargo build --release --example recorder_cpu
 //! target/release/examples/recorder_cpu [SECONDS [CGROUPS [HOGS [STAT_INTERVAL_MS]]]]
 //!                                       # defaults: 30 200 8 10000
+//! CGREC=/tmp/cgrec.old target/release/examples/recorder_cpu   # another cgrec build (A/B)
 //! ```
 //!
 //! * CGROUPS empty cgroups `c000`.. under the parent, each limited to
 //!   64 MiB; in the first HOGS of them a `cgcal-hog` is started again and
 //!   again (1 to 4 MiB in 1 MiB steps every 250 ms, held 1 s), so their
 //!   usage keeps changing. The parent itself is recorded too (CGROUPS + 1).
-//! * Both programs start together and run side by side at `--interval
-//!   100ms`: `cgrec record --root PARENT --stat-interval STAT_INTERVAL` and
-//!   this example's `poll` mode, a plain poller that per sweep opens, reads
-//!   and closes `memory.usage_in_bytes` and `memory.limit_in_bytes` of every
-//!   cgroup, and on a full sweep (every STAT_INTERVAL) also
+//! * Three programs start together and run side by side, a sweep every
+//!   100 ms each: `cgrec record --root PARENT --interval 100ms
+//!   --stat-interval STAT_INTERVAL`; this example's `poll open` mode, the
+//!   plain poller, which per sweep opens, reads and closes
+//!   `memory.usage_in_bytes` and `memory.limit_in_bytes` of every cgroup,
+//!   and on a full sweep (every STAT_INTERVAL) also
 //!   `memory.max_usage_in_bytes`, `memory.failcnt`, `memory.stat` and
-//!   `memory.oom_control`: the files cgrec reads at the same rates. The
-//!   poller parses the values and keeps the last ones; it writes nothing.
+//!   `memory.oom_control` (the files cgrec reads, at the same rates); and
+//!   `poll pread`, the same reads as one `pread` each on files kept open
+//!   (the floor of any recorder that reads these files: cgrec minus its
+//!   trace, events and bookkeeping). The pollers parse the values and keep
+//!   the last ones; they write nothing.
 //! * The measured window starts 3 s after both started (after cgrec's set-up:
 //!   handles, OOM eventfds, tree watch) and lasts SECONDS. CPU in the window
 //!   (user + system) is the sum of `/proc/PID/task/*/schedstat` run times
@@ -34,6 +39,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,7 +61,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("poll") {
         let ms = |i: usize| Duration::from_millis(args[i].parse().expect("milliseconds"));
-        poll(Path::new(&args[1]), ms(2), ms(3));
+        poll(&args[1], Path::new(&args[2]), ms(3), ms(4));
         return;
     }
     let num = |i: usize, default: u64| -> u64 {
@@ -144,6 +150,76 @@ fn cycle_hogs(dirs: Vec<PathBuf>, stop: Arc<AtomicBool>) -> Vec<std::thread::Joi
         .collect()
 }
 
+/// A poller child and its CPU at the window's ends.
+struct Poller {
+    how: &'static str,
+    child: Child,
+    cpu: [u64; 2],
+}
+
+/// What one poller did in the window.
+struct PollerResult {
+    how: &'static str,
+    cpu_ns: u64,
+    sweeps: u64,
+    cgroups: u64,
+    rusage: (u64, u64),
+}
+
+impl PollerResult {
+    fn samples(&self) -> u64 {
+        self.sweeps * self.cgroups
+    }
+
+    fn us_per_sample(&self) -> f64 {
+        self.cpu_ns as f64 / 1e3 / self.samples().max(1) as f64
+    }
+}
+
+impl Poller {
+    fn spawn(how: &'static str, root: &Path, run_for: Duration, stat_interval: Duration) -> Self {
+        let child = Command::new(std::env::current_exe().expect("current_exe"))
+            .args(["poll", how])
+            .arg(root)
+            .arg(run_for.as_millis().to_string())
+            .arg(stat_interval.as_millis().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn poller");
+        Poller {
+            how,
+            child,
+            cpu: [0; 2],
+        }
+    }
+
+    /// Reads its output ("cgroups N", then one sweep time in wall ns a
+    /// line) and waits for it.
+    fn finish(mut self, w0: u64, w1: u64) -> PollerResult {
+        let out = self.child.stdout.take().expect("poller stdout");
+        let lines: Vec<String> = BufReader::new(out).lines().map_while(Result::ok).collect();
+        let rusage = wait_rusage(self.child);
+        let cgroups = lines
+            .first()
+            .and_then(|l| l.strip_prefix("cgroups "))
+            .and_then(|n| n.parse().ok())
+            .expect("poller's first line: cgroups N");
+        let sweeps = lines[1..]
+            .iter()
+            .filter_map(|l| l.parse::<u64>().ok())
+            .filter(|t| (w0..w1).contains(t))
+            .count() as u64;
+        PollerResult {
+            how: self.how,
+            cpu_ns: self.cpu[1] - self.cpu[0],
+            sweeps,
+            cgroups,
+            rusage,
+        }
+    }
+}
+
 fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
     let Some(parent) = LiveParent::new("bench-recorder-cpu") else {
         return;
@@ -161,7 +237,8 @@ fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let trace = tmp.path().join("recorder-cpu.bin");
     let run_for = WARM_UP + window + TAIL;
-    let cgrec = Command::new(binary("cgrec"))
+    let cgrec_bin = std::env::var_os("CGREC").map_or_else(|| binary("cgrec"), PathBuf::from);
+    let cgrec = Command::new(&cgrec_bin)
         .arg("-q")
         .arg("record")
         .arg("--root")
@@ -177,51 +254,38 @@ fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn cgrec");
-    let mut poller = Command::new(std::env::current_exe().expect("current_exe"))
-        .arg("poll")
-        .arg(parent.path())
-        .arg(run_for.as_millis().to_string())
-        .arg(stat_interval.as_millis().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn poller");
+    let mut pollers: Vec<Poller> = ["open", "pread"]
+        .into_iter()
+        .map(|how| Poller::spawn(how, parent.path(), run_for, stat_interval))
+        .collect();
     let started = Instant::now();
     std::thread::sleep(WARM_UP);
-    let (w0, rec0, poll0) = (wall_ns(), cpu_ns(cgrec.id()), cpu_ns(poller.id()));
-    std::thread::sleep(window);
-    let (w1, rec1, poll1) = (wall_ns(), cpu_ns(cgrec.id()), cpu_ns(poller.id()));
+    let mut rec = [0u64; 2];
+    let mut wall = [0u64; 2];
+    for end in 0..2 {
+        if end == 1 {
+            std::thread::sleep(window);
+        }
+        wall[end] = wall_ns();
+        rec[end] = cpu_ns(cgrec.id());
+        for p in pollers.iter_mut() {
+            p.cpu[end] = cpu_ns(p.child.id());
+        }
+    }
+    let [w0, w1] = wall;
     assert!(
         started.elapsed() < run_for,
         "the window ran past the programs' duration (machine too busy): run again"
     );
-
-    let poll_out = poller.stdout.take().expect("poller stdout");
-    let poll_lines: Vec<String> = BufReader::new(poll_out)
-        .lines()
-        .map_while(Result::ok)
-        .collect();
     let (rec_user, rec_sys) = wait_rusage(cgrec);
-    let (poll_user, poll_sys) = wait_rusage(poller);
+    let polled: Vec<PollerResult> = pollers.into_iter().map(|p| p.finish(w0, w1)).collect();
     stop.store(true, Ordering::Relaxed);
     for c in cyclers {
         let _ = c.join();
     }
 
-    // The poller's stdout: "cgroups N", then one sweep time (wall ns) a line.
-    let poll_cgroups: u64 = poll_lines
-        .first()
-        .and_then(|l| l.strip_prefix("cgroups "))
-        .and_then(|n| n.parse().ok())
-        .expect("poller's first line: cgroups N");
-    let poll_sweeps = poll_lines[1..]
-        .iter()
-        .filter_map(|l| l.parse::<u64>().ok())
-        .filter(|t| (w0..w1).contains(t))
-        .count() as u64;
-    let poll_samples = poll_sweeps * poll_cgroups;
     let (rec_samples, rec_total, rec_cgroups) = trace_samples(&trace, w0, w1);
-    let inspect = Command::new(binary("cgrec"))
+    let inspect = Command::new(&cgrec_bin)
         .arg("inspect")
         .arg(&trace)
         .output()
@@ -237,10 +301,9 @@ fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
     };
 
     let secs = (w1 - w0) as f64 / 1e9;
-    let rec_cpu = rec1 - rec0;
-    let poll_cpu = poll1 - poll0;
+    let rec_cpu = rec[1] - rec[0];
     let rec_per = rec_cpu as f64 / 1e3 / rec_samples.max(1) as f64;
-    let poll_per = poll_cpu as f64 / 1e3 / poll_samples.max(1) as f64;
+    println!("cgrec: {}", cgrec_bin.display());
     println!(
         "{} cgroups ({cgroups} + the parent; {hogs} with a cycling 1-4 MiB hog), --interval 100ms, \
          --stat-interval {}ms, window {secs:.1} s",
@@ -251,24 +314,37 @@ fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
         "cgrec record: {:.1} ms CPU for {rec_samples} cgroup-samples = {rec_per:.3} us per cgroup-sample",
         rec_cpu as f64 / 1e6
     );
+    for p in &polled {
+        let what = match p.how {
+            "open" => "plain poller (open/read/close)",
+            _ => "bare pread loop (kept-open files, no trace)",
+        };
+        println!(
+            "{what}: {:.1} ms CPU for {} cgroup-samples ({} sweeps x {}) = {:.3} us per cgroup-sample; \
+             {:.2}x cgrec's",
+            p.cpu_ns as f64 / 1e6,
+            p.samples(),
+            p.sweeps,
+            p.cgroups,
+            p.us_per_sample(),
+            p.us_per_sample() / rec_per
+        );
+    }
     println!(
-        "plain poller: {:.1} ms CPU for {poll_samples} cgroup-samples ({poll_sweeps} sweeps x {poll_cgroups}) \
-         = {poll_per:.3} us per cgroup-sample",
-        poll_cpu as f64 / 1e6
-    );
-    println!(
-        "ratio: the poller uses {:.2}x the CPU of cgrec per cgroup-sample",
-        poll_per / rec_per
-    );
-    println!(
-        "whole runs (wait4, incl. cgrec's set-up and compaction): cgrec user {:.1} ms sys {:.1} ms \
-         for {rec_total} samples = {:.3} us/sample; poller user {:.1} ms sys {:.1} ms",
+        "whole runs (wait4; cgrec's includes its set-up and the compaction): cgrec user {:.1} ms \
+         sys {:.1} ms for {rec_total} samples = {:.3} us/sample",
         rec_user as f64 / 1e3,
         rec_sys as f64 / 1e3,
         (rec_user + rec_sys) as f64 / rec_total.max(1) as f64,
-        poll_user as f64 / 1e3,
-        poll_sys as f64 / 1e3
     );
+    for p in &polled {
+        println!(
+            "  {} poller: user {:.1} ms sys {:.1} ms",
+            p.how,
+            p.rusage.0 as f64 / 1e3,
+            p.rusage.1 as f64 / 1e3
+        );
+    }
     println!(
         "trace after compaction: {} bytes, {} samples, {} bytes/sample (cgrec inspect)",
         field("file bytes"),
@@ -294,23 +370,44 @@ fn trace_samples(path: &Path, from: u64, to: u64) -> (u64, u64, usize) {
     (inside, all, r.cgroups().count())
 }
 
-/// A plain poller's read of one file: open, one read, close; the value of
-/// `key` (or the first number when `key` is empty).
-fn read_value(path: &Path, buf: &mut [u8], key: &str) -> Option<u64> {
-    let n = File::open(path).and_then(|mut f| f.read(buf)).ok()?;
-    let text = std::str::from_utf8(&buf[..n]).ok()?;
-    if key.is_empty() {
-        return text.trim().parse().ok();
-    }
-    text.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
+/// How a poller reads a file.
+enum Reader {
+    /// Open, one read, close, every time (`poll open`).
+    Open(PathBuf),
+    /// Kept open, one `pread` at offset 0 (`poll pread`).
+    Pread(File),
 }
 
-/// The `poll` mode: the parent and its sub-cgroups for `run_for`, a sweep
-/// every [`INTERVAL`], a full one every `stat_interval`. Prints `cgroups N`
-/// then each sweep's wall time in nanoseconds.
-fn poll(root: &Path, run_for: Duration, stat_interval: Duration) {
+impl Reader {
+    fn new(how: &str, path: PathBuf) -> Reader {
+        match how {
+            "open" => Reader::Open(path),
+            _ => Reader::Pread(File::open(&path).expect("open a control file")),
+        }
+    }
+
+    /// Reads the file and returns the value of `key` (or the first number
+    /// when `key` is empty).
+    fn value(&self, buf: &mut [u8], key: &str) -> Option<u64> {
+        let n = match self {
+            Reader::Open(path) => File::open(path).and_then(|mut f| f.read(buf)).ok()?,
+            Reader::Pread(f) => f.read_at(buf, 0).ok()?,
+        };
+        let text = std::str::from_utf8(&buf[..n]).ok()?;
+        if key.is_empty() {
+            return text.trim().parse().ok();
+        }
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+    }
+}
+
+/// The `poll open|pread` mode: the parent and its sub-cgroups for
+/// `run_for`, a sweep every [`INTERVAL`], a full one every
+/// `stat_interval`. Prints `cgroups N` then each sweep's wall time in
+/// nanoseconds.
+fn poll(how: &str, root: &Path, run_for: Duration, stat_interval: Duration) {
     let mut dirs = vec![root.to_path_buf()];
     let mut children: Vec<PathBuf> = std::fs::read_dir(root)
         .expect("read the parent")
@@ -320,24 +417,23 @@ fn poll(root: &Path, run_for: Duration, stat_interval: Duration) {
         .collect();
     children.sort();
     dirs.extend(children);
-    let fast: Vec<[PathBuf; 2]> = dirs
+    // Per cgroup: usage, limit (every sweep), then peak, failcnt, stat,
+    // oom_control (full sweeps).
+    const FILES: [(&str, &str); 6] = [
+        ("memory.usage_in_bytes", ""),
+        ("memory.limit_in_bytes", ""),
+        ("memory.max_usage_in_bytes", ""),
+        ("memory.failcnt", ""),
+        ("memory.stat", "inactive_file"),
+        ("memory.oom_control", "oom_kill"),
+    ];
+    let readers: Vec<Vec<Reader>> = dirs
         .iter()
         .map(|d| {
-            [
-                d.join("memory.usage_in_bytes"),
-                d.join("memory.limit_in_bytes"),
-            ]
-        })
-        .collect();
-    let full: Vec<[PathBuf; 4]> = dirs
-        .iter()
-        .map(|d| {
-            [
-                d.join("memory.max_usage_in_bytes"),
-                d.join("memory.failcnt"),
-                d.join("memory.stat"),
-                d.join("memory.oom_control"),
-            ]
+            FILES
+                .iter()
+                .map(|(f, _)| Reader::new(how, d.join(f)))
+                .collect()
         })
         .collect();
     let mut last = vec![[0u64; 6]; dirs.len()];
@@ -352,19 +448,13 @@ fn poll(root: &Path, run_for: Duration, stat_interval: Duration) {
             continue;
         }
         sweeps.push(wall_ns());
-        let is_full = now >= next_full;
-        for (i, [usage, limit]) in fast.iter().enumerate() {
-            last[i][0] = read_value(usage, &mut buf, "").unwrap_or(0);
-            last[i][1] = read_value(limit, &mut buf, "").unwrap_or(0);
-            if is_full {
-                let [peak, failcnt, stat, oom] = &full[i];
-                last[i][2] = read_value(peak, &mut buf, "").unwrap_or(0);
-                last[i][3] = read_value(failcnt, &mut buf, "").unwrap_or(0);
-                last[i][4] = read_value(stat, &mut buf, "inactive_file").unwrap_or(0);
-                last[i][5] = read_value(oom, &mut buf, "oom_kill").unwrap_or(0);
+        let files = if now >= next_full { 6 } else { 2 };
+        for (i, files_of) in readers.iter().enumerate() {
+            for (k, r) in files_of.iter().take(files).enumerate() {
+                last[i][k] = r.value(&mut buf, FILES[k].1).unwrap_or(0);
             }
         }
-        if is_full {
+        if files == 6 {
             while next_full <= now {
                 next_full += stat_interval;
             }

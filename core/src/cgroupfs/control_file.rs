@@ -162,12 +162,15 @@ impl ControlFile {
         buf: &'b mut ReadBuf,
         cgroup: &CgroupName,
     ) -> Result<&'b str, CgroupFsError> {
-        let path = self.path.clone();
-        self.read_optional(buf, cgroup)?
-            .ok_or_else(|| CgroupFsError::Io {
-                path,
+        match self.read_optional(buf, cgroup)? {
+            Some(text) => Ok(text),
+            // The path is cloned only here: `read` is on the recorder's
+            // per-sample path.
+            None => Err(CgroupFsError::Io {
+                path: self.path.clone(),
                 source: io::Error::from(io::ErrorKind::NotFound),
-            })
+            }),
+        }
     }
 
     /// Parses the file's content with `parse`, `None` when it is absent.
