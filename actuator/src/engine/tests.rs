@@ -585,3 +585,29 @@ fn a_donor_created_after_start_is_used_once_listed() {
     let d = e.handle(&n("/r/a"), OomKind::Oom, Instant::now()).unwrap();
     assert_eq!(d.line.adjusted_cgroups[0].name, "/r/b");
 }
+
+#[test]
+fn the_fakes_own_ebusy_for_a_limit_below_what_it_holds_is_skipped() {
+    // b holds 90 MiB of anonymous memory but reads as 1 MiB (a stale
+    // reading): the plan lowers it below 90 MiB, which the fake refuses
+    // with EBUSY like the v1 kernel; c gives instead.
+    let s = donors_setup();
+    let fs = donors_tree(CgroupVersion::V1);
+    fs.set_usage(&n("/r/b"), 90 * MIB).unwrap();
+    let hooked = HookedFs::new(Box::new(fs.clone()), |op| match op {
+        Op::Usage(c) if *c == n("/r/b") => Verdict::Report(MIB),
+        _ => Verdict::Pass,
+    });
+    let mut e = Engine::new(Box::new(hooked), &s.config).unwrap();
+    let d = e.handle(&n("/r/a"), OomKind::Oom, Instant::now()).unwrap();
+    let writes = limit_writes(&fs);
+    assert!(
+        writes
+            .iter()
+            .any(|(c, v, ok)| c == "/r/b" && *v < 90 * MIB && !ok),
+        "{writes:?}"
+    );
+    assert_eq!(limit(&fs, "/r/b"), 100 * MIB);
+    assert_eq!(limit(&fs, "/r/c"), 64 * MIB);
+    assert_eq!(d.added_to_target, 36 * MIB);
+}
