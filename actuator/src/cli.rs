@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
+use cgcal_cli::metrics::MetricsArgs;
 use cgcal_cli::value;
 use cgcal_cli::{
     usage_error, CgroupRoot, CompletionsArgs, LevelFilter, LogArgs, ManArgs, PolicyArgs, RootArgs,
@@ -64,6 +65,9 @@ pub struct Cli {
     /// One instance per root: the lock taken at start [default: /run/cgact-ROOT.lock, ROOT the root's path with / as -]
     #[arg(long, value_name = "FILE")]
     pub lock_file: Option<PathBuf>,
+    /// Prometheus metrics of the daemon.
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Log verbosity.
     #[command(flatten)]
     pub log_level: LogArgs,
@@ -205,7 +209,9 @@ where
         Some(Command::Man(args)) => Ok(args.run::<Cli>(PROGRAM)?),
         None => {
             cgcal_cli::init_tracing(cli.log_level.level(LevelFilter::INFO));
-            daemon::run(cli.validate()?)
+            let metrics = cli.metrics.clone();
+            metrics.validate::<Cli>()?;
+            daemon::run_with_metrics(cli.validate()?, &metrics)
         }
     }
 }

@@ -428,8 +428,16 @@ fn react_raises_the_limit_after_a_kill_and_the_rerun_fits() {
     let Some((parent, a, files)) = setup("cgact-react", 512, 24, &[("a", 4, 20, 48)]) else {
         return;
     };
-    let mut cgact = Cgact::start(&parent, &files, &["--mode", "react"]);
+    let metrics = files.audit.with_extension("prom");
+    let metrics_arg = metrics.to_str().unwrap();
+    let mut cgact = Cgact::start(
+        &parent,
+        &files,
+        &["--mode", "react", "--metrics-file", metrics_arg],
+    );
     assert!(!oom_control(&a).0, "react mode set oom_kill_disable");
+    let scrape = || std::fs::read_to_string(&metrics).unwrap_or_default();
+    assert!(scrape().contains("cgact_watched_cgroups 1"), "{}", scrape());
 
     let mut hog = spawn_hog(&a, 40, HogOptions::default());
     assert!(wait_ready(&mut hog).is_err(), "40 MiB fit in 24 MiB");
@@ -451,6 +459,14 @@ fn react_raises_the_limit_after_a_kill_and_the_rerun_fits() {
         "react: latency_us {} (OOM notification to the limit written)",
         lines[0]["latency_us"]
     );
+    // The metrics file follows the decision.
+    let counted = wait_until(PATIENCE, || {
+        let text = scrape();
+        text.contains(r#"cgact_rescues_total{outcome="resolved",source="global"} 1"#)
+            && text.contains("cgact_reaction_latency_seconds_count 1")
+            && !text.contains("cgact_oom_events_total 0")
+    });
+    assert!(counted.is_some(), "{}", scrape());
 
     let mut rerun = spawn_hog(&a, 40, HogOptions::default());
     assert_eq!(

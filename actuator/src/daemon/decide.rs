@@ -29,6 +29,9 @@ impl Daemon {
                     latency_us = d.line.latency_us,
                     "decision"
                 );
+                if let Some(m) = &mut self.metrics {
+                    m.decision(&d.line);
+                }
                 if d.wrote {
                     self.after_limits_changed(&d);
                 }

@@ -40,6 +40,7 @@ impl Daemon {
                 break;
             }
             self.run_timers(Instant::now());
+            self.publish_metrics(false);
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }
@@ -74,9 +75,15 @@ impl Daemon {
     fn on_event(&mut self, ev: WatchEvent, woke: Instant) -> Flow {
         match ev {
             WatchEvent::Oom { cgroup, delta, .. } => match self.settings.version {
-                CgroupVersion::V1 => self.on_v1_oom(&cgroup, woke),
+                CgroupVersion::V1 => {
+                    self.on_v1_oom(&cgroup, woke);
+                    self.count_oom_event();
+                }
                 _ => {
                     if let Some(d) = delta {
+                        if d.oom > 0 || d.oom_kill > 0 {
+                            self.count_oom_event();
+                        }
                         self.on_v2_events(&cgroup, Some(&d), woke);
                     }
                 }
@@ -127,9 +134,16 @@ impl Daemon {
         }
     }
 
+    fn count_oom_event(&mut self) {
+        if let Some(m) = &mut self.metrics {
+            m.oom_event();
+        }
+    }
+
     /// Restores `oom_kill_disable=0` wherever the daemon set it.
     fn shutdown(&mut self) {
         let restored = self.armed.restore_all();
         tracing::info!(restored, "stopped; oom_kill_disable restored to 0");
+        self.publish_metrics(true);
     }
 }

@@ -30,6 +30,7 @@ pub mod armed;
 pub mod decide;
 pub mod event_loop;
 pub mod last_resort;
+pub mod metrics;
 pub mod preempt;
 pub mod react;
 pub mod rescue;
@@ -42,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use cgcal_cli::metrics::MetricsArgs;
 use cgcal_core::cgroupfs::open_root;
 use cgcal_core::trace::CgroupVersion;
 use cgcal_core::watch::{Waker, WatchEvent, Watcher};
@@ -56,13 +58,21 @@ use rescue::RescueBook;
 /// Runs the daemon on the hierarchy of `config.root` until SIGTERM or
 /// SIGINT (or, with `--once`, until what was pending is handled).
 pub fn run(config: DaemonConfig) -> anyhow::Result<()> {
+    run_with_metrics(config, &MetricsArgs::default())
+}
+
+/// [`run`], publishing Prometheus metrics as `metrics` asks
+/// (`--metrics-file`, `--metrics-listen`; see [`metrics`]).
+pub fn run_with_metrics(config: DaemonConfig, metrics: &MetricsArgs) -> anyhow::Result<()> {
     let fs = open_root(&config.root.path, config.root.version).with_context(|| {
         format!(
             "cannot open the cgroup hierarchy at --root {}",
             config.root.path.display()
         )
     })?;
-    Daemon::start(fs, &config, SignalHandling::Process)?.run()
+    let mut daemon = Daemon::start(fs, &config, SignalHandling::Process)?;
+    daemon.export_metrics(metrics)?;
+    daemon.run()
 }
 
 /// Whether the daemon reads signals.
@@ -130,6 +140,8 @@ pub struct Daemon {
     stop: Arc<AtomicBool>,
     /// Events read during startup, handled first by the loop.
     backlog: Vec<WatchEvent>,
+    /// Prometheus metrics, when asked for.
+    metrics: Option<metrics::DaemonMetrics>,
     /// Held until the daemon is dropped (after the flags are restored).
     _lock: InstanceLock,
 }
@@ -160,6 +172,24 @@ impl Daemon {
     /// The cgroups armed now (watched, flags set per mode), sorted.
     pub fn armed(&self) -> Vec<cgcal_core::name::CgroupName> {
         self.armed.names()
+    }
+
+    /// Publishes Prometheus metrics as `args` asks (nothing when neither
+    /// `--metrics-file` nor `--metrics-listen` is given); call after
+    /// [`Daemon::start`] (signals blocked), before [`Daemon::run`].
+    pub fn export_metrics(&mut self, args: &MetricsArgs) -> anyhow::Result<()> {
+        self.metrics = metrics::DaemonMetrics::start(args)?;
+        self.publish_metrics(true);
+        Ok(())
+    }
+
+    /// Updates the managed-cgroups gauge and rewrites the metrics file when
+    /// something changed (or always, with `force`).
+    fn publish_metrics(&mut self, force: bool) {
+        if let Some(m) = &mut self.metrics {
+            m.watched(self.armed.len());
+            m.publish(force);
+        }
     }
 
     /// The settings in force.

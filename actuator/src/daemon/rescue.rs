@@ -206,6 +206,9 @@ impl Daemon {
         cg.expect_kill = true;
         let kills = cg.oom_kills;
         tracing::warn!(cgroup = %name, "no memory found: oom_kill_disable=0, the kernel kills");
+        if let Some(m) = &mut self.metrics {
+            m.fallback_kill();
+        }
         if let Err(e) = self.engine.log_fallback_kill(name, woke) {
             tracing::error!(cgroup = %name, "cannot log the fallback kill: {e}");
         }

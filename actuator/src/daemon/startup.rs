@@ -87,6 +87,7 @@ impl Daemon {
             next_tick,
             stop: Default::default(),
             backlog: Vec::new(),
+            metrics: None,
             _lock: lock,
         };
         let managed = d
