@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tests/v2vm/run.sh: cgcal's cgroup v2 live scenarios in a throwaway VM.
 #
-# Usage: tests/v2vm/run.sh [--list] [SCENARIO | GROUP | all]...
+# Usage: tests/v2vm/run.sh [--list | --boot-only] [SCENARIO | GROUP | all]...
 #   (default: $CGCAL_V2VM_SCENARIOS, else the driver's default scenarios;
-#    `--list` prints every scenario, its group and whether it runs by default)
+#    `--list` prints every scenario, its group and whether it runs by default;
+#    `--boot-only` boots the VM and runs only the driver's --list inside it:
+#    the fixed cost of a run, the baseline of BENCHMARKS.md)
 #
 # What it does, in order (see docs/operations.md, "cgroup v2 VM scenarios"):
 #  1. checks for qemu-system-x86_64, cpio and a static busybox; when one is
@@ -47,16 +49,20 @@ fail() { # fail CODE WHY: the final FAIL line, then exit CODE
 }
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-SCENARIOS=() LIST=0
+SCENARIOS=() LIST=0 BOOT_ONLY=0
 for a in "$@"; do
   case "$a" in
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     --list) LIST=1 ;;
+    --boot-only) BOOT_ONLY=1 ;;
     -*) fail 2 "unknown option $a (see --help)" ;;
     *) SCENARIOS+=("$a") ;;
   esac
 done
-if [ ${#SCENARIOS[@]} -eq 0 ] && [ -n "${CGCAL_V2VM_SCENARIOS:-}" ]; then
+if [ "$BOOT_ONLY" = 1 ]; then
+  [ ${#SCENARIOS[@]} -eq 0 ] || fail 2 "--boot-only runs no scenario: drop ${SCENARIOS[*]}"
+  SCENARIOS=(--list)
+elif [ ${#SCENARIOS[@]} -eq 0 ] && [ -n "${CGCAL_V2VM_SCENARIOS:-}" ]; then
   read -r -a SCENARIOS <<< "$CGCAL_V2VM_SCENARIOS"
 fi
 
@@ -156,7 +162,7 @@ esac
 say "building static binaries into $TARGET_DIR"
 BIN_PKGS=(-p cgrec -p cgact -p cgcal-testkit -p cgcal-v2vm)
 BINS=(cgrec cgact cgcal-hog cgcal-v2-scenarios)
-( cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --locked --quiet \
+( cd "$REPO" && RUSTFLAGS="-C target-feature=+crt-static -C debuginfo=0 -C strip=debuginfo" cargo build --locked --quiet \
     --target "$HOST" --target-dir "$TARGET_DIR" "${BIN_PKGS[@]}" --bins ) >&2 \
   || fail 125 "cargo build of the static binaries failed (see above)"
 OUT_DIR=$TARGET_DIR/$HOST/debug
@@ -246,6 +252,7 @@ FAILED=$(grep -c '^v2vm: FAIL ' <<< "$OUT" || true)
 if [ -z "$RC" ]; then
   if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then RC=124; WHY="VM timed out after ${TIMEOUT}s"
   else RC=125; WHY="VM ended (qemu exit $QRC) without reporting the driver's status"; fi
+elif [ "$BOOT_ONLY" = 1 ] && [ "$RC" = 0 ]; then WHY="booted, ran the driver's --list, powered off"
 elif [ "$RC" = 0 ]; then WHY="$PASSED scenario(s) passed"
 else WHY="$FAILED scenario(s) failed, $PASSED passed"; fi
 if [ "$RC" != 0 ] && [ "${CGCAL_V2VM_VERBOSE:-0}" != 1 ]; then

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use cgcal_core::cgroupfs::parse::MemoryEvents;
 use cgcal_core::trace::{open_trace, read_all, CgroupVersion, EventKind, ReadAll};
-use cgcal_testkit::HogOptions;
+use cgcal_testkit::{HogOptions, LiveParent};
 
 use crate::child_process::{run_ok, start_daemon, Hog};
 use crate::scenario::{ensure, Outcome};
@@ -123,86 +124,142 @@ pub fn medians() -> Outcome {
     Ok(())
 }
 
-/// Two OOM kills while cgrec records: a 40 MiB hog in `d` (memory.max
-/// 16M) and one in `e/inner` (the limit, 24M, on `e`). Each kill is an
-/// `OomKill` under the victim's own cgroup (`d`, `e/inner`; from
-/// `memory.events.local`), the `Oom` under the cgroup whose limit was hit
-/// (`d`, `e`), and neither under an ancestor whose hierarchical
-/// `memory.events` counted them too (the parent, and `e` for the kill).
-pub fn oom_kill() -> Outcome {
-    let p = parent("cgrec-oom")?;
+/// What a recording of OOM kills gave: the parent, its trace's events by
+/// cgroup name, the parent's hierarchical `memory.events` at the end.
+struct KillRecording {
+    parent: LiveParent,
+    events: BTreeMap<String, Vec<EventKind>>,
+    parent_events: MemoryEvents,
+}
+
+impl KillRecording {
+    /// The events of the sub-cgroup `rel` (`""`: the parent itself).
+    fn of(&self, rel: &str) -> &[EventKind] {
+        let name = if rel.is_empty() {
+            self.parent.name().to_string()
+        } else {
+            self.parent.name_of(rel)
+        };
+        self.events.get(&name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `rounds` times, while cgrec records: a 40 MiB hog OOM-killed in `d`
+/// (memory.max 16M), then one in `e/inner` (the limit, 24M, on `e`).
+fn record_kills(tag: &str, rounds: usize) -> Result<KillRecording, String> {
+    let p = parent(tag)?;
     let d = child(&p, "d", Some(16 * MIB))?;
     let e = child(&p, "e", Some(24 * MIB))?;
     enable_memory_below(&e)?;
     let inner = child(&p, "e/inner", None)?;
-    let tmp = std::env::temp_dir().join("cgrec-oom.bin");
-    let mut rec = start_recording(p.path(), "3s", &tmp)?;
-    for dir in [&d, &inner] {
-        let mut hog = Hog::spawn(dir, 40, HogOptions::default());
-        ensure(hog.ready().is_err(), || {
-            format!("40 MiB fit in {}", dir.display())
-        })?;
-        let status = hog.wait()?;
-        ensure(status.code().is_none(), || {
-            format!(
-                "hog in {} exited with {status}, not by a signal",
-                dir.display()
-            )
-        })?;
+    let tmp = std::env::temp_dir().join(format!("{tag}.bin"));
+    let mut rec = start_recording(p.path(), &format!("{}s", 1 + 2 * rounds), &tmp)?;
+    for _ in 0..rounds {
+        for dir in [&d, &inner] {
+            let mut hog = Hog::spawn(dir, 40, HogOptions::default());
+            ensure(hog.ready().is_err(), || {
+                format!("40 MiB fit in {}", dir.display())
+            })?;
+            let status = hog.wait()?;
+            ensure(status.code().is_none(), || {
+                format!(
+                    "hog in {} exited with {status}, not by a signal",
+                    dir.display()
+                )
+            })?;
+        }
     }
     let parent_events = events(p.path(), false)?;
-    ensure(parent_events.oom_kill >= 2, || {
+    ensure(parent_events.oom_kill == 2 * rounds as u64, || {
         format!(
-            "the parent's hierarchical memory.events counts {} kills, not 2",
-            parent_events.oom_kill
+            "the parent's hierarchical memory.events counts {} kills, not {}",
+            parent_events.oom_kill,
+            2 * rounds
         )
     })?;
     finish_recording(&mut rec)?;
     let trace = read_trace(&tmp)?;
+    let _ = std::fs::remove_file(&tmp);
     ensure(trace.4.is_empty(), || {
         format!("damaged trace: {:?}", trace.4)
     })?;
-    let by_cgroup = events_by_cgroup(&trace);
-    let none = Vec::new();
-    let of = |name: &str| by_cgroup.get(name).unwrap_or(&none);
-    let d_ev = of(&p.name_of("d"));
+    Ok(KillRecording {
+        parent: p,
+        events: events_by_cgroup(&trace),
+        parent_events,
+    })
+}
+
+/// Two OOM kills while cgrec records: a 40 MiB hog in `d` (memory.max
+/// 16M) and one in `e/inner` (the limit, 24M, on `e`). Each kill is an
+/// `OomKill` under the victim's own cgroup (`d`, `e/inner`; from
+/// `memory.events.local`), never under an ancestor whose hierarchical
+/// `memory.events` counted it too (`e`, the parent); an `Oom` is recorded
+/// under each cgroup whose limit was hit (`d`, `e`).
+pub fn oom_kill() -> Outcome {
+    let r = record_kills("cgrec-oom", 1)?;
+    let d_ev = r.of("d");
     ensure(
         d_ev.iter()
             .any(|k| matches!(k, EventKind::OomKill { limit: Some(l), .. } if *l == 16 * MIB)),
         || {
             format!(
                 "no OomKill with limit 16 MiB under {}: {d_ev:?}",
-                p.name_of("d")
+                r.parent.name_of("d")
             )
         },
     )?;
     ensure(d_ev.iter().any(is_oom), || {
         format!("no Oom under d: {d_ev:?}")
     })?;
-    let inner_ev = of(&p.name_of("e/inner"));
-    ensure(inner_ev.iter().any(is_kill), || {
-        format!("no OomKill under {}: {inner_ev:?}", p.name_of("e/inner"))
+    let inner_ev = r.of("e/inner");
+    ensure(inner_ev.iter().filter(|k| is_kill(k)).count() == 1, || {
+        format!(
+            "not one OomKill under {}: {inner_ev:?}",
+            r.parent.name_of("e/inner")
+        )
     })?;
-    let e_ev = of(&p.name_of("e"));
+    let e_ev = r.of("e");
     ensure(e_ev.iter().any(is_oom), || {
         format!("no Oom under e: {e_ev:?}")
     })?;
     ensure(!e_ev.iter().any(is_kill), || {
         format!("an OomKill under e, whose task was not killed (its child's was): {e_ev:?}")
     })?;
-    let p_ev = of(p.name());
-    ensure(!p_ev.iter().any(|k| is_kill(k) || is_oom(k)), || {
+    let p_ev = r.of("");
+    ensure(!p_ev.iter().any(is_kill), || {
         format!(
-            "OOM events under the parent {}, whose limit was never hit: {p_ev:?}",
-            p.name()
+            "an OomKill under the parent {}, which held no task: {p_ev:?}",
+            r.parent.name()
         )
     })?;
     println!(
         "v2vm: cgrec-oom-kill: d {} kill(s), e/inner {} kill(s), parent's memory.events oom_kill={}",
         d_ev.iter().filter(|k| is_kill(k)).count(),
         inner_ev.iter().filter(|k| is_kill(k)).count(),
-        parent_events.oom_kill
+        r.parent_events.oom_kill
     );
-    let _ = std::fs::remove_file(&tmp);
+    Ok(())
+}
+
+/// Three rounds of the two kills of [`oom_kill`]: no `Oom` is recorded
+/// under the parent, whose limit was never hit although its hierarchical
+/// `memory.events` `oom` rose with each of its children's.
+pub fn oom_attribution() -> Outcome {
+    let r = record_kills("cgrec-oom-attr", 3)?;
+    let p_ev = r.of("");
+    ensure(!p_ev.iter().any(is_oom), || {
+        format!(
+            "{} Oom event(s) under the parent {}, whose limit was never hit (its memory.events oom is {}): {p_ev:?}",
+            p_ev.iter().filter(|k| is_oom(k)).count(),
+            r.parent.name(),
+            r.parent_events.oom
+        )
+    })?;
+    println!(
+        "v2vm: cgrec-oom-attribution: no Oom under the parent over 6 kills (d {} Oom, e {} Oom)",
+        r.of("d").iter().filter(|k| is_oom(k)).count(),
+        r.of("e").iter().filter(|k| is_oom(k)).count()
+    );
     Ok(())
 }

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
             } else {
                 "default"
             };
-            println!("{:<16} {:<6} {default:<10} {}", s.name, s.group, s.about);
+            println!("{:<22} {:<6} {default:<10} {}", s.name, s.group, s.about);
         }
         return ExitCode::SUCCESS;
     }
