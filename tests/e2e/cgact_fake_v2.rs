@@ -3,7 +3,9 @@
 //! on ordinary files, events delivered through real inotify when the test
 //! rewrites a cgroup's `memory.events` counters. React raises `memory.max`
 //! after an `oom_kill` increase; rescue keeps `memory.high` under
-//! `memory.max` at start and after acting on a `high` increase.
+//! `memory.max` at start and after acting on a `high` increase; preempt
+//! acts on a `max` increase without writing `memory.high`; a dry run writes
+//! nothing; a new cgroup is armed and a removed one dropped.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -50,6 +52,11 @@ impl Fake {
     }
 
     fn start(&self, mode: &str) -> Daemon {
+        self.start_with(mode, &[])
+    }
+
+    /// [`Fake::start`] with more flags (`--dry-run`).
+    fn start_with(&self, mode: &str, more: &[&str]) -> Daemon {
         let root = self.tree.dir("g");
         let (stats, log, lock) = (
             self.path("stats.json"),
@@ -71,6 +78,9 @@ impl Fake {
             "--mode".as_ref(),
             std::ffi::OsStr::new(mode),
         ];
+        let args = args
+            .into_iter()
+            .chain(more.iter().map(std::ffi::OsStr::new));
         let config = Cli::try_parse_from(args).unwrap().validate().unwrap();
         let fs = Box::new(V2Fs::on_plain_dir_for_tests(
             &root,
@@ -240,4 +250,49 @@ fn a_removed_cgroup_is_dropped_and_a_new_one_armed() {
             || "the daemon stopped handling events after a removal".into(),
         )
     });
+}
+
+#[test]
+fn preempt_raises_memory_max_on_max_events_and_leaves_memory_high() {
+    let f = Fake::new();
+    let daemon = f.start("preempt");
+    drive(daemon, || {
+        f.events("g/a", 0, 4, 0, 0);
+        check(
+            wait_until(|| f.bytes("g/a", "memory.max").is_some_and(|m| m > 32 * MIB)),
+            || format!("memory.max not raised: {}", f.read("g/a", "memory.max")),
+        )
+    });
+    assert_eq!(
+        f.read("g/a", "memory.high").trim(),
+        "max",
+        "preempt wrote memory.high"
+    );
+    let audit = f.audit();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["mode"], "preempt");
+}
+
+#[test]
+fn dry_run_writes_nothing_on_v2() {
+    let f = Fake::new();
+    let daemon = f.start_with("rescue", &["--dry-run"]);
+    assert_eq!(
+        f.read("g/a", "memory.high").trim(),
+        "max",
+        "dry run armed memory.high"
+    );
+    drive(daemon, || {
+        f.events("g/a", 2, 1, 1, 1);
+        check(wait_until(|| !f.audit().is_empty()), || {
+            "no audit line".into()
+        })
+    });
+    assert!(
+        f.audit().iter().all(|l| l["outcome"] == "dry_run"),
+        "{:?}",
+        f.audit()
+    );
+    assert_eq!(f.bytes("g/a", "memory.max"), Some(32 * MIB));
+    assert_eq!(f.read("g/a", "memory.high").trim(), "max");
 }
