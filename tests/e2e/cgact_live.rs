@@ -780,3 +780,20 @@ fn a_start_that_fails_still_releases_frozen_tasks() {
     let (disable, under, kills) = oom_control(&a);
     assert!(!disable && !under && kills >= 1);
 }
+
+#[test]
+fn removing_the_root_stops_cgact_with_an_error() {
+    let Some((parent, a, files)) = setup("cgact-root-gone", 512, 24, &[("a", 4, 20, 48)]) else {
+        return;
+    };
+    let mut cgact = Cgact::start(&parent, &files, &["--mode", "rescue"]);
+    std::fs::remove_dir(&a).unwrap();
+    std::fs::remove_dir(parent.path()).unwrap();
+    let status = cgact.wait();
+    let err = cgact.lines().join("\n");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(parent.name()) && err.contains("removed"),
+        "{err}"
+    );
+}

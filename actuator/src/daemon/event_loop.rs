@@ -23,8 +23,9 @@ enum Flow {
 impl Daemon {
     /// Runs until SIGTERM/SIGINT, a [`super::StopHandle`], or (with
     /// `--once`) until nothing is pending; then restores
-    /// `oom_kill_disable=0` where the daemon set it. Errors only when the
-    /// event loop itself fails (the flags are restored then too).
+    /// `oom_kill_disable=0` where the daemon set it. Errors when the event
+    /// loop itself fails or the root cgroup is removed (the flags are
+    /// restored then too).
     pub fn run(mut self) -> anyhow::Result<()> {
         let mut events = std::mem::take(&mut self.backlog);
         let mut woke = Instant::now();
@@ -57,7 +58,10 @@ impl Daemon {
             woke = Instant::now();
         }
         self.shutdown();
-        Ok(())
+        match self.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The earliest timer, `None` when idle (then the wait has no timeout).
@@ -96,6 +100,13 @@ impl Daemon {
             }
             WatchEvent::TreeChanged => {
                 if !self.settings.once {
+                    let root = self.engine.fs().root().clone();
+                    if !self.engine.fs().exists(&root) {
+                        self.failure = Some(anyhow::anyhow!(
+                            "the root cgroup {root} was removed: nothing left to manage"
+                        ));
+                        return Flow::Stop;
+                    }
                     self.sync_tree();
                 }
             }

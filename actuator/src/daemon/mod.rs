@@ -140,6 +140,8 @@ pub struct Daemon {
     stop: Arc<AtomicBool>,
     /// Events read during startup, handled first by the loop.
     backlog: Vec<WatchEvent>,
+    /// Why the loop stopped, when it is an error (the root was removed).
+    failure: Option<anyhow::Error>,
     /// Prometheus metrics, when asked for.
     metrics: Option<metrics::DaemonMetrics>,
     /// Held until the daemon is dropped (after the flags are restored).

@@ -87,6 +87,7 @@ impl Daemon {
             next_tick,
             stop: Default::default(),
             backlog: Vec::new(),
+            failure: None,
             metrics: None,
             _lock: lock,
         };
