@@ -184,6 +184,33 @@ mod tests {
         assert!(k.is_empty());
     }
 
+    proptest::proptest! {
+        /// Whatever the wake-ups, every cgroup is re-read exactly once per
+        /// delay, never before its time, and the schedule then empties.
+        #[test]
+        fn every_delay_once_and_never_early(offsets in proptest::collection::vec(0u64..2_000, 1..8)) {
+            let t0 = Instant::now();
+            let mut k = KillChecks::default();
+            for (i, off) in offsets.iter().enumerate() {
+                let name = CgroupName::parse(&format!("/c{i}")).unwrap();
+                k.schedule(&name, t0 + Duration::from_millis(*off));
+            }
+            let mut seen = std::collections::BTreeMap::<CgroupName, usize>::new();
+            let mut rounds = 0;
+            while let Some(due) = k.next_due() {
+                rounds += 1;
+                proptest::prop_assert!(rounds <= offsets.len() * RECHECK_AFTER.len());
+                for (name, woke) in k.take_due(due) {
+                    let step = seen.entry(name).or_default();
+                    proptest::prop_assert!(woke + RECHECK_AFTER[*step] <= due);
+                    *step += 1;
+                }
+            }
+            proptest::prop_assert_eq!(seen.len(), offsets.len());
+            proptest::prop_assert!(seen.values().all(|n| *n == RECHECK_AFTER.len()));
+        }
+    }
+
     #[test]
     fn forget_drops_the_schedule() {
         let t0 = Instant::now();

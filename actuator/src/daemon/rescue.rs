@@ -302,6 +302,34 @@ mod tests {
         assert!(b.is_idle());
     }
 
+    proptest::proptest! {
+        /// For any sequence of readings, the flag is written back only
+        /// when `under_oom` is 0 and the kill was counted or the patience
+        /// ran out, and the retry delay stays within its bounds.
+        #[test]
+        fn rearm_only_when_released(
+            base in 0u64..5,
+            readings in proptest::collection::vec((proptest::bool::ANY, 0u64..8), 1..40),
+        ) {
+            let t0 = Instant::now();
+            let a = name("/a");
+            let mut b = RescueBook::default();
+            b.schedule_rearm(&a, t0, base);
+            for (under, kills) in readings {
+                let Some(t) = b.next_due() else { break };
+                proptest::prop_assert!(t > t0);
+                let verdict = b.check_rearm(&a, t, under, kills);
+                let allowed = !under
+                    && (kills > base || t.duration_since(t0) >= REARM_KILL_PATIENCE);
+                proptest::prop_assert_eq!(verdict == RearmCheck::Now, allowed);
+                if let Some(next) = b.next_due() {
+                    let delay = next.duration_since(t);
+                    proptest::prop_assert!(delay >= REARM_FIRST_DELAY && delay <= REARM_MAX_DELAY);
+                }
+            }
+        }
+    }
+
     #[test]
     fn rearm_without_a_counted_kill_after_patience() {
         let t0 = Instant::now();
