@@ -7,7 +7,8 @@
 //!   time, tool) and opens a handle on every cgroup, kept open between
 //!   sweeps (`pread` at offset 0: 0.4–0.5 µs a file instead of 3 µs).
 //! * [`record`] runs the loop ([`run_loop`]): one timestamp per sweep
-//!   shared by all its samples; usage and limit every `--interval`, plus
+//!   shared by all its samples; usage and limit every `--interval` (the
+//!   limit re-read only where its file was written: [`limit_watch`]), plus
 //!   peak, failcnt, inactive file bytes and the OOM counters every
 //!   `--stat-interval` ([`SweepDepth`]); OOM notifications recorded when
 //!   they come ([`oom_tracker`] has the kernel semantics); cgroups created
@@ -24,6 +25,7 @@
 pub mod clock;
 pub mod error;
 pub mod host_info;
+pub mod limit_watch;
 pub mod metrics_sink;
 pub mod oom_tracker;
 pub mod open_files_limit;

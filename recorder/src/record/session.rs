@@ -12,6 +12,7 @@ use cgcal_core::watch::{WatchEvent, Watcher};
 
 use super::clock::TraceClock;
 use super::error::RecordError;
+use super::limit_watch::{limit_file, LimitWatch, Written};
 use super::metrics_sink::{RecordCounts, RecordGauges, RecordMetrics};
 use super::oom_tracker::{limit_hit_cgroups, Attribution};
 use super::rotation::Rotation;
@@ -75,6 +76,7 @@ pub struct Session {
     cgroups: BTreeMap<CgroupName, TrackedCgroup>,
     rechecks: BTreeMap<CgroupName, Recheck>,
     tree_watched: bool,
+    limit_watch: LimitWatch,
     samples: u64,
     events: u64,
     rotation: Option<Rotation>,
@@ -120,6 +122,7 @@ impl Session {
             cgroups: BTreeMap::new(),
             rechecks: BTreeMap::new(),
             tree_watched,
+            limit_watch: LimitWatch::new(),
             samples: 0,
             events: 0,
             rotation: None,
@@ -176,6 +179,19 @@ impl Session {
     fn sweep_all(&mut self, time_ns: u64, depth: SweepDepth) -> Result<Flow, RecordError> {
         if !self.tree_watched && self.sync_tree(time_ns)? == Flow::Stop {
             return Ok(Flow::Stop);
+        }
+        match self.limit_watch.written() {
+            Written::These(names) => {
+                for name in names {
+                    if let Some(cg) = self.cgroups.get_mut(&name) {
+                        cg.limit_written();
+                    }
+                }
+            }
+            Written::All => self
+                .cgroups
+                .values_mut()
+                .for_each(TrackedCgroup::limit_written),
         }
         let mut gone = Vec::new();
         for (name, cg) in self.cgroups.iter_mut() {
@@ -500,10 +516,16 @@ impl Session {
             ),
         }
         let id = self.out.writer().cgroup_id(name, time_ns);
-        let tracked = match origin {
+        let mut tracked = match origin {
             Origin::Initial => TrackedCgroup::new(handle, id),
             Origin::Created => TrackedCgroup::created(handle, id),
         };
+        // Watched before the first sample reads the limit: no write is missed.
+        let limit_path = limit_file(self.fs.version())
+            .and_then(|file| self.fs.dir_of(name).ok().map(|d| d.join(file)));
+        if let Some(path) = limit_path {
+            tracked.set_limit_watch(self.limit_watch.watch(&path, name));
+        }
         self.cgroups.insert(name.clone(), tracked);
         match origin {
             // The baseline of the OOM counters, now: a kill between here
@@ -522,6 +544,9 @@ impl Session {
         self.watcher.unwatch(name);
         self.rechecks.remove(name);
         if let Some(cg) = self.cgroups.remove(name) {
+            if let Some(wd) = cg.limit_watch() {
+                self.limit_watch.unwatch(wd);
+            }
             tracing::debug!("cgroup {name} removed");
             self.push_event(cg.id(), EventKind::Removed, time_ns)?;
         }

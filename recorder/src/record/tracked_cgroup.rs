@@ -4,6 +4,7 @@
 
 use cgcal_core::cgroupfs::{Cgroup, CgroupFsError, OomState};
 use cgcal_core::trace::{CgroupId, EventKind, Sample};
+use nix::sys::inotify::WatchDescriptor;
 
 use super::oom_tracker::{OomChange, OomTracker, UnderOomTransition};
 
@@ -14,10 +15,12 @@ pub const MAX_KILLS_PER_READ: u64 = 1024;
 /// How much one sweep reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SweepDepth {
-    /// Usage and limit (two `pread`s): every `--interval`.
+    /// Usage (one `pread`), and the limit where it was written since the
+    /// last sweep or is not watched ([`super::limit_watch`]): every
+    /// `--interval`.
     Fast,
-    /// Also peak, failcnt, inactive file bytes (`memory.stat`) and the OOM
-    /// counters: every `--stat-interval`. Peak and failcnt are monotonic
+    /// Also every limit, peak, failcnt, inactive file bytes (`memory.stat`)
+    /// and the OOM counters: every `--stat-interval`. Peak and failcnt are monotonic
     /// counters, so reading them less often loses no high-water mark and no
     /// count, only its time resolution.
     Full,
@@ -38,6 +41,10 @@ pub struct TrackedCgroup {
     handle: Box<dyn Cgroup>,
     id: CgroupId,
     limit: Option<Option<u64>>,
+    /// The inotify watch on the limit file; `None`: read it every sweep.
+    limit_watch: Option<WatchDescriptor>,
+    /// The limit file was written since the limit was last read.
+    limit_written: bool,
     oom: OomTracker,
     has_usage: bool,
     has_oom_state: bool,
@@ -60,6 +67,8 @@ impl TrackedCgroup {
             handle,
             id,
             limit: None,
+            limit_watch: None,
+            limit_written: false,
             oom: OomTracker::new(),
             has_usage: true,
             has_oom_state: true,
@@ -85,6 +94,22 @@ impl TrackedCgroup {
     /// last reads said (OOM counters, limit) is kept.
     pub fn set_id(&mut self, id: CgroupId) {
         self.id = id;
+    }
+
+    /// Reads the limit only when its file was written
+    /// ([`TrackedCgroup::limit_written`]) or on a full sweep, from now on.
+    pub fn set_limit_watch(&mut self, wd: Option<WatchDescriptor>) {
+        self.limit_watch = wd;
+    }
+
+    /// The inotify watch on the limit file, if any.
+    pub fn limit_watch(&self) -> Option<WatchDescriptor> {
+        self.limit_watch
+    }
+
+    /// The limit file was written: the next sample re-reads the limit.
+    pub fn limit_written(&mut self) {
+        self.limit_written = true;
     }
 
     /// The handle (e.g. to register its OOM notification).
@@ -149,10 +174,20 @@ impl TrackedCgroup {
             },
             false => None,
         };
-        let limit = match self.handle.limit() {
-            Ok(l) => l,
-            Err(CgroupFsError::Unsupported { .. }) => None,
-            Err(e) => return Err(e),
+        let known = match (depth, self.limit_watch, self.limit_written) {
+            (SweepDepth::Fast, Some(_), false) => self.limit,
+            _ => None,
+        };
+        let limit = match known {
+            Some(l) => l,
+            None => {
+                self.limit_written = false;
+                match self.handle.limit() {
+                    Ok(l) => l,
+                    Err(CgroupFsError::Unsupported { .. }) => None,
+                    Err(e) => return Err(e),
+                }
+            }
         };
         if let Some(old) = self.limit {
             if old != limit {
