@@ -86,7 +86,8 @@ impl KillChecks {
 /// What a v1 OOM notification turned out to be, from `memory.oom_control`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum V1Oom {
-    /// `under_oom 1`: tasks wait for memory (rescue).
+    /// `under_oom 1` with `oom_kill_disable 1`: tasks wait for memory
+    /// (rescue).
     Frozen,
     /// The kill counter rose by this much.
     Killed(u64),
@@ -122,7 +123,11 @@ impl Daemon {
         };
         let kills = state.oom_kill.saturating_sub(cg.oom_kills);
         cg.oom_kills = state.oom_kill;
-        Some(if state.under_oom == Some(true) {
+        // Tasks sleep only where oom_kill_disable is set; `under_oom 1`
+        // without it is an OOM being handled by the kernel (a kill in
+        // progress, or an ancestor's OOM marking its subtree).
+        let frozen = state.under_oom == Some(true) && state.oom_kill_disable != Some(false);
+        Some(if frozen {
             V1Oom::Frozen
         } else if kills > 0 {
             V1Oom::Killed(kills)
