@@ -97,6 +97,10 @@ impl Daemon {
             WatchEvent::Removed { cgroup } => {
                 tracing::info!(cgroup = %cgroup, "removed");
                 self.disarm(&cgroup, true);
+                // The engine's view of the tree (donors) drops it too.
+                if let Err(e) = self.engine.refresh() {
+                    tracing::warn!("cannot re-list the tree after a removal: {e}");
+                }
             }
             WatchEvent::TreeChanged => {
                 if !self.settings.once {
