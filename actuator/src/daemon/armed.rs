@@ -14,10 +14,14 @@ use super::Daemon;
 use crate::cli::DaemonMode;
 
 /// PSI trigger of rescue and preempt modes on v2: 100 ms of stall within a
-/// 1 s window (`some 100000 1000000`).
+/// 1 s window (`some 100000 1000000`), else within 2 s.
 pub const PSI_STALL_US: u64 = 100_000;
 /// The PSI window.
 pub const PSI_WINDOW_US: u64 = 1_000_000;
+/// The window used when the kernel refuses [`PSI_WINDOW_US`]: from 6.4 a
+/// trigger whose window is not a multiple of 2 s needs `CAP_SYS_RESOURCE`,
+/// which the shipped unit does not grant.
+pub const PSI_UNPRIVILEGED_WINDOW_US: u64 = 2_000_000;
 
 /// One managed cgroup.
 pub struct ArmedCgroup {
@@ -186,11 +190,29 @@ impl Daemon {
                 }
             }
             if let Some(cg) = self.armed.get_mut(name) {
-                if let Err(e) =
-                    self.watcher
-                        .watch_pressure(cg.handle.as_mut(), PSI_STALL_US, PSI_WINDOW_US)
-                {
-                    tracing::debug!(cgroup = %name, "no PSI trigger (memory.high events only): {e}");
+                let mut armed = Err(None);
+                for window in [PSI_WINDOW_US, PSI_UNPRIVILEGED_WINDOW_US] {
+                    armed =
+                        match self
+                            .watcher
+                            .watch_pressure(cg.handle.as_mut(), PSI_STALL_US, window)
+                        {
+                            Ok(()) => Ok(window),
+                            Err(e) if e.is_gone() => break,
+                            Err(e) => Err(Some(e)),
+                        };
+                    if armed.is_ok() {
+                        break;
+                    }
+                }
+                match armed {
+                    Ok(window) => {
+                        tracing::debug!(cgroup = %name, window_us = window, "PSI trigger armed")
+                    }
+                    Err(Some(e)) => {
+                        tracing::debug!(cgroup = %name, "no PSI trigger (memory.events only): {e}")
+                    }
+                    Err(None) => {}
                 }
             }
         }
