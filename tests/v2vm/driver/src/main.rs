@@ -94,3 +94,43 @@ fn main() -> ExitCode {
         ExitCode::from(1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(args: &[&str]) -> Result<Vec<&'static str>, String> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        select(&args).map(|v| v.iter().map(|s| s.name).collect())
+    }
+
+    #[test]
+    fn no_argument_selects_the_default_scenarios_only() {
+        let chosen = names(&[]).unwrap();
+        assert!(chosen.contains(&"cgrec-medians") && chosen.contains(&"cgact-react"));
+        for s in ALL.iter().filter(|s| s.not_by_default.is_some()) {
+            assert!(!chosen.contains(&s.name), "{} runs by default", s.name);
+        }
+    }
+
+    #[test]
+    fn names_groups_and_all_select_in_table_order_once() {
+        assert_eq!(
+            names(&["cgact-react", "cgrec-medians"]).unwrap(),
+            ["cgrec-medians", "cgact-react"]
+        );
+        let cgrec = names(&["cgrec", "cgrec-medians"]).unwrap();
+        assert!(cgrec.iter().all(|n| n.starts_with("cgrec-")));
+        assert_eq!(cgrec.iter().filter(|n| **n == "cgrec-medians").count(), 1);
+        assert_eq!(names(&["all"]).unwrap().len(), ALL.len());
+        let err = names(&["cgrec", "nope"]).unwrap_err();
+        assert!(err.contains("\"nope\""), "{err}");
+    }
+
+    #[test]
+    fn scenario_names_are_unique() {
+        for (i, s) in ALL.iter().enumerate() {
+            assert!(ALL[i + 1..].iter().all(|o| o.name != s.name), "{}", s.name);
+        }
+    }
+}
