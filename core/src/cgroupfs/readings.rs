@@ -13,7 +13,9 @@ pub const MAX_STAT_ENTRIES: usize = 512;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OomState {
     /// Times the OOM path ran because *this* cgroup's limit was hit (v2
-    /// `memory.events` `oom`); `None` on v1, which has no such counter.
+    /// `oom` of `memory.events.local`, or of the hierarchical
+    /// `memory.events` before kernel 5.2); `None` on v1, which has no such
+    /// counter.
     pub oom: Option<u64>,
     /// Tasks of this cgroup OOM-killed: v1 `oom_kill` of `memory.oom_control`
     /// (0 before kernel 4.13), v2 `oom_kill` of `memory.events.local`

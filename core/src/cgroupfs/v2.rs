@@ -231,8 +231,11 @@ impl Cgroup for V2Cgroup {
         let local =
             self.events_local
                 .parse_optional(&mut self.buf, &self.name, parse_memory_events)?;
+        // `oom` and `oom_kill` of memory.events are hierarchical (an
+        // ancestor counts its descendants' events too); memory.events.local
+        // counts this cgroup's own (kernel 5.2+).
         Ok(OomState {
-            oom: Some(ev.oom),
+            oom: Some(local.map_or(ev.oom, |l| l.oom)),
             oom_kill: local.map_or(ev.oom_kill, |l| l.oom_kill),
             under_oom: None,
             oom_kill_disable: None,
@@ -389,7 +392,11 @@ mod tests {
         )
         .unwrap();
         let s = apps.oom_state().unwrap();
-        assert_eq!(s.oom, Some(2));
+        assert_eq!(
+            s.oom,
+            Some(1),
+            "limit hits of this cgroup only (events.local)"
+        );
         assert_eq!(s.oom_kill, 1, "kills of this cgroup only (events.local)");
         assert_eq!((s.max_events, s.high_events), (Some(9), Some(3)));
         assert_eq!((s.under_oom, s.oom_kill_disable), (None, None));
@@ -397,7 +404,8 @@ mod tests {
         // Before 5.2 there is no events.local: the hierarchical counter is used.
         std::fs::remove_file(tree.dir("apps").join(EVENTS_LOCAL)).unwrap();
         let mut fresh = fs.open(&name("/apps")).unwrap();
-        assert_eq!(fresh.oom_state().unwrap().oom_kill, 5);
+        let old_kernel = fresh.oom_state().unwrap();
+        assert_eq!((old_kernel.oom, old_kernel.oom_kill), (Some(2), 5));
     }
 
     #[test]
@@ -473,6 +481,12 @@ mod tests {
         tree.write(
             "apps/web",
             EVENTS,
+            "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n",
+        )
+        .unwrap();
+        tree.write(
+            "apps/web",
+            "memory.events.local",
             "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n",
         )
         .unwrap();

@@ -11,11 +11,15 @@
 //! * v1 OOM notifications (eventfd on `memory.oom_control`) are sent to the
 //!   cgroup whose limit was hit **and to all its descendants**, before the
 //!   kill: the cgroup that hit its limit is the topmost of a batch of
-//!   wake-ups ([`Attribution::Topmost`]).
+//!   wake-ups ([`limit_hit_cgroups`]).
 //! * v2 `memory.events` `oom` is hierarchical (raised in the cgroup whose
-//!   limit was hit and its ancestors): that cgroup is the deepest one whose
-//!   `oom` rose ([`Attribution::Deepest`]); kills come from
-//!   `memory.events.local` `oom_kill`.
+//!   limit was hit and its ancestors), and the ancestors' notifications can
+//!   come in a later batch than the cgroup's own (seen in a v2 VM): so the
+//!   counters read are those of `memory.events.local` (kernel 5.2+), where
+//!   only the cgroup whose limit was hit counts the `oom` and only the
+//!   victim's cgroup the `oom_kill`: an `oom` increase is recorded as an Oom
+//!   of that cgroup. Before 5.2 only the hierarchical counters exist, and an
+//!   ancestor then records an Oom too (a documented limitation).
 
 use cgcal_core::cgroupfs::OomState;
 use cgcal_core::name::CgroupName;
@@ -92,28 +96,14 @@ impl OomTracker {
     }
 }
 
-/// Which cgroups of a batch of OOM signals hit their own limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attribution {
-    /// v1: those without an ancestor in the batch.
-    Topmost,
-    /// v2: those without a descendant in the batch.
-    Deepest,
-}
-
-/// The cgroups of `batch` that hit their limit under `rule`, in batch order.
-pub fn limit_hit_cgroups(batch: &[CgroupName], rule: Attribution) -> Vec<CgroupName> {
+/// The v1 cgroups of `batch` (cgroups whose OOM eventfd fired together)
+/// that hit their own limit: those without an ancestor in the batch, in
+/// batch order (the kernel signals the cgroup whose limit was hit and all
+/// its descendants).
+pub fn limit_hit_cgroups(batch: &[CgroupName]) -> Vec<CgroupName> {
     batch
         .iter()
-        .filter(|c| {
-            !batch.iter().any(|o| {
-                o != *c
-                    && match rule {
-                        Attribution::Topmost => c.is_within(o),
-                        Attribution::Deepest => o.is_within(c),
-                    }
-            })
-        })
+        .filter(|c| !batch.iter().any(|o| o != *c && c.is_within(o)))
         .cloned()
         .collect()
 }
@@ -183,18 +173,13 @@ mod tests {
     }
 
     #[test]
-    fn attribution_picks_topmost_or_deepest() {
+    fn attribution_picks_the_topmost() {
         let batch = [name("/p/d/x"), name("/p/d"), name("/p/e"), name("/p/dd")];
-        let top: Vec<String> = limit_hit_cgroups(&batch, Attribution::Topmost)
+        let top: Vec<String> = limit_hit_cgroups(&batch)
             .iter()
             .map(|c| c.to_string())
             .collect();
         assert_eq!(top, ["/p/d", "/p/e", "/p/dd"]);
-        let deep: Vec<String> = limit_hit_cgroups(&batch, Attribution::Deepest)
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
-        assert_eq!(deep, ["/p/d/x", "/p/e", "/p/dd"]);
     }
 
     proptest! {

@@ -14,7 +14,7 @@ use super::clock::TraceClock;
 use super::error::RecordError;
 use super::limit_watch::{limit_file, LimitWatch, Written};
 use super::metrics_sink::{RecordCounts, RecordGauges, RecordMetrics};
-use super::oom_tracker::{limit_hit_cgroups, Attribution};
+use super::oom_tracker::limit_hit_cgroups;
 use super::rotation::Rotation;
 use super::status_line::Progress;
 use super::trace_file::TraceFile;
@@ -232,10 +232,11 @@ impl Session {
         let mut limit_hit = Vec::new();
         for ev in events {
             match ev {
-                WatchEvent::Oom { cgroup, delta, .. } => {
+                WatchEvent::Oom { cgroup, .. } => {
                     signalled.push(cgroup.clone());
-                    let v2_oom = delta.is_some_and(|d| d.oom > 0);
-                    if self.fs.version() == CgroupVersion::V1 || v2_oom {
+                    // v1 has no OOM counter: the notification is the event.
+                    // v2's come from the cgroup's own counters (check_oom).
+                    if self.fs.version() == CgroupVersion::V1 {
                         limit_hit.push(cgroup.clone());
                     }
                 }
@@ -252,11 +253,7 @@ impl Session {
                 WatchEvent::Threshold { .. } | WatchEvent::Pressure { .. } | WatchEvent::Woken => {}
             }
         }
-        let rule = match self.fs.version() {
-            CgroupVersion::V2 => Attribution::Deepest,
-            _ => Attribution::Topmost,
-        };
-        for name in limit_hit_cgroups(&limit_hit, rule) {
+        for name in limit_hit_cgroups(&limit_hit) {
             if let Some(cg) = self.cgroups.get_mut(&name) {
                 let reading = cg.oom_event();
                 self.apply(&name, reading, time_ns)?;

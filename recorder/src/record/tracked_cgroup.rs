@@ -240,6 +240,10 @@ impl TrackedCgroup {
         if change.under_oom == Some(UnderOomTransition::Started) {
             events.push(EventKind::UnderOomStart);
         }
+        // v2: this cgroup's own limit was hit (memory.events.local `oom`).
+        for _ in 0..change.ooms.min(MAX_KILLS_PER_READ) {
+            events.push(EventKind::Oom { usage, limit });
+        }
         for _ in 0..change.kills.min(MAX_KILLS_PER_READ) {
             events.push(EventKind::OomKill { usage, limit });
         }

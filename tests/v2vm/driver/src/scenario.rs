@@ -23,20 +23,6 @@ pub struct Scenario {
     pub not_by_default: Option<&'static str>,
 }
 
-/// Why `cgrec-oom-attribution` is not in the default run (a known cgrec
-/// bug this scenario finds in about one run in three).
-const ANCESTOR_OOM_RACE: &str = "cgrec record attributes a v2 `oom` to the deepest cgroup \
-     of one batch of memory.events notifications; when the parent's notification comes in a \
-     batch of its own it records an Oom under the parent too (fix: take `oom` from \
-     memory.events.local, as `oom_kill` already is)";
-
-/// Why `cgact-rescue` is not in the default run (measured in the VM, see
-/// BENCHMARKS.md "cgroup v2 VM scenarios").
-const RESCUE_MARGIN_TOO_THIN: &str = "cgact keeps memory.high only 2% under memory.max; \
-     the kernel does not throttle an overage below ~1.1% of memory.high and throttles the \
-     rest (0.3 MiB at 32M) for tens of ms, about cgact's reaction time under TCG (35-105 ms), \
-     so the hog is OOM-killed in about half the runs while cgact raises the limits";
-
 /// Every scenario, in the order they run.
 pub const ALL: &[Scenario] = &[
     Scenario {
@@ -60,7 +46,7 @@ pub const ALL: &[Scenario] = &[
         about:
             "no Oom recorded under an ancestor whose hierarchical memory.events oom rose (3 rounds)",
         run: cgrec_scenarios::oom_attribution,
-        not_by_default: Some(ANCESTOR_OOM_RACE),
+        not_by_default: None,
     },
     Scenario {
         name: "cgact-react",
@@ -74,7 +60,7 @@ pub const ALL: &[Scenario] = &[
         group: "cgact",
         about: "memory.high kept under memory.max; a hog outgrowing memory.max survives",
         run: cgact_scenarios::rescue,
-        not_by_default: Some(RESCUE_MARGIN_TOO_THIN),
+        not_by_default: None,
     },
     Scenario {
         name: "cgact-donors",
