@@ -6,31 +6,23 @@
 //! cgroup's `memory.oom_control` is read: `under_oom 1` is a frozen task
 //! ([`super::rescue`]); an `oom_kill` counter above the last read is a kill
 //! ([`OomKind::OomKill`] decision); otherwise the counter is re-read after
-//! [`RECHECK_AFTER`] delays (the kill shows a little later), each a
+//! [`KILL_RECHECK_AFTER`] delays (the kill shows a little later), each a
 //! bounded timer, so nothing polls while idle.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cgcal_core::name::CgroupName;
 use cgcal_core::policy::OomKind;
+use cgcal_core::watch::KILL_RECHECK_AFTER;
 
 use super::Daemon;
-
-/// Delays after an OOM notification at which the v1 kill counter is
-/// re-read when the kill was not counted yet.
-pub const RECHECK_AFTER: [Duration; 4] = [
-    Duration::from_millis(10),
-    Duration::from_millis(50),
-    Duration::from_millis(250),
-    Duration::from_secs(1),
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Check {
     /// When the notification woke the daemon (latency runs from it).
     woke: Instant,
-    /// Index into [`RECHECK_AFTER`] of the next re-read.
+    /// Index into [`KILL_RECHECK_AFTER`] of the next re-read.
     step: usize,
 }
 
@@ -53,7 +45,7 @@ impl KillChecks {
     pub fn next_due(&self) -> Option<Instant> {
         self.pending
             .values()
-            .map(|c| c.woke + RECHECK_AFTER[c.step])
+            .map(|c| c.woke + KILL_RECHECK_AFTER[c.step])
             .min()
     }
 
@@ -62,12 +54,12 @@ impl KillChecks {
     pub fn take_due(&mut self, now: Instant) -> Vec<(CgroupName, Instant)> {
         let mut due = Vec::new();
         self.pending.retain(|name, c| {
-            if c.woke + RECHECK_AFTER[c.step] > now {
+            if c.woke + KILL_RECHECK_AFTER[c.step] > now {
                 return true;
             }
             due.push((name.clone(), c.woke));
             c.step += 1;
-            c.step < RECHECK_AFTER.len()
+            c.step < KILL_RECHECK_AFTER.len()
         });
         due
     }
@@ -169,6 +161,7 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn rechecks_follow_the_delays_then_stop() {
@@ -185,7 +178,7 @@ mod tests {
             assert_eq!(got, vec![(name.clone(), t0)]);
             seen.push(due - t0);
         }
-        assert_eq!(seen, RECHECK_AFTER.to_vec());
+        assert_eq!(seen, KILL_RECHECK_AFTER.to_vec());
         assert!(k.is_empty());
     }
 
@@ -204,15 +197,15 @@ mod tests {
             let mut rounds = 0;
             while let Some(due) = k.next_due() {
                 rounds += 1;
-                proptest::prop_assert!(rounds <= offsets.len() * RECHECK_AFTER.len());
+                proptest::prop_assert!(rounds <= offsets.len() * KILL_RECHECK_AFTER.len());
                 for (name, woke) in k.take_due(due) {
                     let step = seen.entry(name).or_default();
-                    proptest::prop_assert!(woke + RECHECK_AFTER[*step] <= due);
+                    proptest::prop_assert!(woke + KILL_RECHECK_AFTER[*step] <= due);
                     *step += 1;
                 }
             }
             proptest::prop_assert_eq!(seen.len(), offsets.len());
-            proptest::prop_assert!(seen.values().all(|n| *n == RECHECK_AFTER.len()));
+            proptest::prop_assert!(seen.values().all(|n| *n == KILL_RECHECK_AFTER.len()));
         }
     }
 

@@ -75,6 +75,7 @@
 mod error;
 mod event;
 mod inotify_tree;
+mod kill_recheck;
 mod signals;
 mod sources;
 mod waker;
@@ -82,6 +83,7 @@ mod watcher;
 
 pub use error::WatchError;
 pub use event::WatchEvent;
+pub use kill_recheck::KILL_RECHECK_AFTER;
 pub use waker::Waker;
 pub use watcher::Watcher;
 

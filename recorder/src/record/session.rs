@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use cgcal_core::cgroupfs::{CgroupFs, CgroupFsError};
 use cgcal_core::name::CgroupName;
 use cgcal_core::trace::{CgroupVersion, CompactStats, Event, EventKind};
-use cgcal_core::watch::{WatchEvent, Watcher};
+use cgcal_core::watch::{WatchEvent, Watcher, KILL_RECHECK_AFTER};
 
 use super::clock::TraceClock;
 use super::error::RecordError;
@@ -19,16 +19,6 @@ use super::rotation::Rotation;
 use super::status_line::Progress;
 use super::trace_file::TraceFile;
 use super::tracked_cgroup::{Reading, SweepDepth, TrackedCgroup};
-
-/// After an OOM notification, the OOM counters of the notified cgroups are
-/// re-read after each of these delays: the v1 notification comes before the
-/// kill, so the kill shows a little later.
-pub const RECHECK_AFTER: [Duration; 4] = [
-    Duration::from_millis(10),
-    Duration::from_millis(50),
-    Duration::from_millis(250),
-    Duration::from_secs(1),
-];
 
 /// Whether the recording goes on after handling events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +254,7 @@ impl Session {
             self.rechecks.insert(
                 name,
                 Recheck {
-                    due: now + RECHECK_AFTER[0],
+                    due: now + KILL_RECHECK_AFTER[0],
                     step: 0,
                 },
             );
@@ -292,8 +282,8 @@ impl Session {
                 continue;
             };
             r.step += 1;
-            match RECHECK_AFTER.get(r.step) {
-                Some(after) => r.due = now + (*after - RECHECK_AFTER[r.step - 1]),
+            match KILL_RECHECK_AFTER.get(r.step) {
+                Some(after) => r.due = now + (*after - KILL_RECHECK_AFTER[r.step - 1]),
                 None => {
                     self.rechecks.remove(&name);
                 }
