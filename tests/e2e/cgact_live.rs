@@ -282,24 +282,56 @@ fn rescue_from_global_headroom_keeps_the_process_alive_and_touches_no_donor() {
     parent.set_limit("b", 64 * MIB);
     let mut idle = spawn_hog(&b, 8, HogOptions::default());
     assert_eq!(wait_ready(&mut idle), Ok(8 * MIB));
-    let mut cgact = Cgact::start(&parent, &files, &["--mode", "rescue"]);
+    let metrics = files.audit.with_extension("prom");
+    let mut cgact = Cgact::start(
+        &parent,
+        &files,
+        &[
+            "--mode",
+            "rescue",
+            "--metrics-file",
+            metrics.to_str().unwrap(),
+        ],
+    );
     assert!(oom_control(&a).0, "oom_kill_disable=1 armed on a");
     assert!(oom_control(&b).0, "oom_kill_disable=1 armed on b");
 
-    let mut hog = spawn_hog(
-        &a,
-        80,
-        HogOptions {
-            step_mib: Some(4),
-            step_ms: Some(20),
-            hold_ms: None,
-        },
-    );
-    assert_eq!(
-        wait_ready(&mut hog),
-        Ok(80 * MIB),
-        "the hog was not rescued"
-    );
+    // The metrics file is scraped all through the rescue, as node_exporter would.
+    let rescuing = std::sync::atomic::AtomicBool::new(true);
+    let resolved = r#"cgact_rescues_total{outcome="resolved",source="global"} "#;
+    let (scraped, mut hog): (Vec<u64>, _) = std::thread::scope(|scope| {
+        let scraper = scope.spawn(|| {
+            let mut seen = Vec::new();
+            while rescuing.load(std::sync::atomic::Ordering::Relaxed) {
+                let text = std::fs::read_to_string(&metrics).unwrap_or_default();
+                let value = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix(resolved))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if seen.last() != Some(&value) {
+                    seen.push(value);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            seen
+        });
+        let mut hog = spawn_hog(
+            &a,
+            80,
+            HogOptions {
+                step_mib: Some(4),
+                step_ms: Some(20),
+                hold_ms: None,
+            },
+        );
+        let ready = wait_ready(&mut hog);
+        // Let the last decision reach the file.
+        std::thread::sleep(Duration::from_millis(200));
+        rescuing.store(false, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(ready, Ok(80 * MIB), "the hog was not rescued");
+        (scraper.join().expect("scraper thread"), hog)
+    });
     assert_eq!(oom_control(&a).2, 0, "no OOM kill in a");
     assert!(limit(&a) >= 80 * MIB, "a's limit {}", limit(&a));
     assert_eq!(limit(&b), 64 * MIB, "the donor was touched");
@@ -317,6 +349,19 @@ fn rescue_from_global_headroom_keeps_the_process_alive_and_touches_no_donor() {
         audit.len(),
         lines.len(),
         "lines for other cgroups: {audit:?}"
+    );
+    println!("rescue: cgact_rescues_total values scraped during the rescue: {scraped:?}");
+    // The counter moved during the rescue, one step per decision, up to the
+    // number of audit lines.
+    assert_eq!(scraped.first(), Some(&0), "scrapes: {scraped:?}");
+    assert!(
+        scraped.windows(2).all(|w| w[0] < w[1]),
+        "scrapes: {scraped:?}"
+    );
+    assert_eq!(
+        scraped.last(),
+        Some(&(lines.len() as u64)),
+        "scrapes: {scraped:?}"
     );
 
     assert!(cgact.terminate().success());
