@@ -81,6 +81,8 @@ pub enum Command {
     /// Write manual pages into a directory
     #[command(hide = true)]
     Man(ManArgs),
+    /// Put back the limits the cgroups had before cgact changed them (from the journal or a cgrec trace)
+    Restore(crate::restore::RestoreArgs),
 }
 
 /// `--mode` values.
@@ -207,6 +209,10 @@ where
     match cli.command {
         Some(Command::Completions(args)) => Ok(args.run::<Cli>(PROGRAM)?),
         Some(Command::Man(args)) => Ok(args.run::<Cli>(PROGRAM)?),
+        Some(Command::Restore(args)) => {
+            cgcal_cli::init_tracing(cli.log_level.level(LevelFilter::WARN));
+            crate::restore::run(&args.validate()?)
+        }
         None => {
             cgcal_cli::init_tracing(cli.log_level.level(LevelFilter::INFO));
             let metrics = cli.metrics.clone();

@@ -15,5 +15,6 @@
 pub mod cli;
 pub mod daemon;
 pub mod engine;
+pub mod restore;
 
 pub use cli::run;
