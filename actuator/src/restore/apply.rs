@@ -5,7 +5,8 @@
 //! original is now below usage + guard, the cgroup is skipped, never
 //! forced; a v1 write answered EBUSY is skipped too. Every written limit
 //! is re-read, and the re-read value is what the report shows. On every
-//! cgroup that ends at its original limit (restored or unchanged):
+//! cgroup that still exists (restored, unchanged or skipped: with cgact
+//! stopped, nothing would clear these flags otherwise):
 //! * v1: `oom_kill_disable` is set to 0 (cgact's rescue mode sets it);
 //! * v2: `memory.high` is set back to `max` when it was below `memory.max`
 //!   before the restore (cgact's rescue pairing keeps it a margin under; the journal does not
@@ -79,19 +80,25 @@ pub fn apply(fs: &dyn CgroupFs, steps: &[Step], cfg: &PolicyConfig, dry_run: boo
                     out.status = Status::Gone;
                     out.after = None;
                 }
-                Action::Skip(why) => skip(&mut out, why.clone()),
+                Action::Skip(why) if dry_run => skip(&mut out, why.clone()),
                 Action::Unchanged if dry_run => {}
                 Action::Lower(_) | Action::Raise(_) if dry_run => out.status = Status::WouldRestore,
                 action => {
                     let target = match action {
                         Action::Lower(l) => Some(Some(*l)),
                         Action::Raise(l) => Some(*l),
+                        Action::Skip(why) => {
+                            skip(&mut out, why.clone());
+                            None
+                        }
                         _ => None,
                     };
                     if let Err(e) = restore_one(fs, step, target, cfg, &mut out) {
                         if e.is_gone() {
                             out.status = Status::Gone;
                             out.after = None;
+                        } else if out.status == Status::Skipped {
+                            tracing::warn!(cgroup = %out.cgroup, error = %e, "flags not reset");
                         } else {
                             skip(&mut out, format!("cannot restore: {e}"));
                         }
@@ -113,8 +120,8 @@ fn skip(out: &mut Outcome, why: String) {
     out.reason = Some(why);
 }
 
-/// Writes `target` (if any) to one cgroup, re-reads it, then resets the
-/// flags cgact may have left.
+/// Writes `target` (if any, and if still safe) to one cgroup, re-reads
+/// it, then resets the flags cgact may have left.
 fn restore_one(
     fs: &dyn CgroupFs,
     step: &Step,
@@ -150,26 +157,25 @@ fn restore_one(
                         Limit(live.limit)
                     ),
                 );
-                return Ok(());
             }
         }
-        match cg.set_limit(target) {
-            Ok(()) => {}
-            Err(e) if e.is_busy() => {
-                skip(
+        if out.status != Status::Skipped {
+            match cg.set_limit(target) {
+                Ok(()) => {
+                    out.after = cg.limit()?;
+                    out.status = Status::Restored;
+                }
+                Err(e) if e.is_busy() => skip(
                     out,
                     format!(
                         "EBUSY: the kernel could not reclaim down to {}: left at {}",
                         Limit(target),
                         Limit(live.limit)
                     ),
-                );
-                return Ok(());
+                ),
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
-        out.after = cg.limit()?;
-        out.status = Status::Restored;
     }
     if let Err(e) = reset_flags(fs.version(), cg.as_mut(), high_under_max) {
         if e.is_gone() {
@@ -281,9 +287,12 @@ mod tests {
         let fs = fake(CgroupVersion::V1, &[("/r/a", 8 * MIB, Some(64 * MIB))]);
         let cfg = PolicyConfig::default();
         let steps = plan(&observe(&fs, &[("/r/a", Some(16 * MIB))]), &cfg);
+        fs.update(&name("/r/a"), |s| s.oom_kill_disable = true)
+            .unwrap();
         let dry = apply(&fs, &steps, &cfg, true);
         assert_eq!(dry[0].status, Status::WouldRestore);
         assert!(fs.writes().is_empty());
+        assert!(fs.state(&name("/r/a")).unwrap().oom_kill_disable);
         fs.set_usage(&name("/r/a"), 30 * MIB).unwrap();
         let out = apply(&fs, &steps, &cfg, false);
         assert_eq!(out[0].status, Status::Skipped);
@@ -296,7 +305,12 @@ mod tests {
                 .contains("left at 67108864"),
             "{out:?}"
         );
-        assert_eq!(fs.state(&name("/r/a")).unwrap().limit, Some(64 * MIB));
+        let state = fs.state(&name("/r/a")).unwrap();
+        assert_eq!(state.limit, Some(64 * MIB));
+        assert!(
+            !state.oom_kill_disable,
+            "a skipped cgroup is not left frozen"
+        );
     }
 
     #[test]
