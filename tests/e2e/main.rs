@@ -8,6 +8,7 @@ mod bad_inputs;
 mod cgact_apply_live;
 mod cgact_fake_v2;
 mod cgact_live;
+mod cgact_restore_live;
 mod cgrec_record_live;
 mod cgrec_rotation;
 mod cgrec_tools;
