@@ -15,18 +15,20 @@
 //!   64 MiB; in the first HOGS of them a `cgcal-hog` is started again and
 //!   again (1 to 4 MiB in 1 MiB steps every 250 ms, held 1 s), so their
 //!   usage keeps changing. The parent itself is recorded too (CGROUPS + 1).
-//! * Three programs start together and run side by side, a sweep every
+//! * Four programs start together and run side by side, a sweep every
 //!   100 ms each: `cgrec record --root PARENT --interval 100ms
-//!   --stat-interval STAT_INTERVAL`; this example's `poll open` mode, the
-//!   plain poller, which per sweep opens, reads and closes
-//!   `memory.usage_in_bytes` and `memory.limit_in_bytes` of every cgroup,
-//!   and on a full sweep (every STAT_INTERVAL) also
-//!   `memory.max_usage_in_bytes`, `memory.failcnt`, `memory.stat` and
-//!   `memory.oom_control` (the files cgrec reads, at the same rates); and
-//!   `poll pread`, the same reads as one `pread` each on files kept open
-//!   (the floor of any recorder that reads these files: cgrec minus its
-//!   trace, events and bookkeeping). The pollers parse the values and keep
-//!   the last ones; they write nothing.
+//!   --stat-interval STAT_INTERVAL`, which reads `memory.usage_in_bytes`
+//!   every sweep and `memory.limit_in_bytes` only where inotify saw it
+//!   written (and at full sweeps), and three pollers in this example's
+//!   `poll` mode, each on a full sweep (every STAT_INTERVAL) reading
+//!   usage, limit, `memory.max_usage_in_bytes`, `memory.failcnt`,
+//!   `memory.stat` and `memory.oom_control` as cgrec does, and otherwise:
+//!   `open2`, the plain poller delivering what cgrec delivers (usage and
+//!   limit per sample), each file opened, read once and closed; `open1`,
+//!   the same for the usage file only (cgrec's reads); `pread1`, one
+//!   `pread` of the kept-open usage file (the floor of any recorder of
+//!   these files: cgrec minus its trace, events and bookkeeping). The
+//!   pollers parse the values and keep the last ones; they write nothing.
 //! * The measured window starts 3 s after both started (after cgrec's set-up:
 //!   handles, OOM eventfds, tree watch) and lasts SECONDS. CPU in the window
 //!   (user + system) is the sum of `/proc/PID/task/*/schedstat` run times
@@ -254,7 +256,7 @@ fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn cgrec");
-    let mut pollers: Vec<Poller> = ["open", "pread"]
+    let mut pollers: Vec<Poller> = ["open2", "open1", "pread1"]
         .into_iter()
         .map(|how| Poller::spawn(how, parent.path(), run_for, stat_interval))
         .collect();
@@ -316,8 +318,9 @@ fn run(window: Duration, cgroups: u64, hogs: u64, stat_interval: Duration) {
     );
     for p in &polled {
         let what = match p.how {
-            "open" => "plain poller (open/read/close)",
-            _ => "bare pread loop (kept-open files, no trace)",
+            "open2" => "plain poller, open/read/close of usage + limit",
+            "open1" => "plain poller, open/read/close of usage only",
+            _ => "bare pread loop, usage only (kept-open files, no trace)",
         };
         println!(
             "{what}: {:.1} ms CPU for {} cgroup-samples ({} sweeps x {}) = {:.3} us per cgroup-sample; \
@@ -372,16 +375,16 @@ fn trace_samples(path: &Path, from: u64, to: u64) -> (u64, u64, usize) {
 
 /// How a poller reads a file.
 enum Reader {
-    /// Open, one read, close, every time (`poll open`).
+    /// Open, one read, close, every time (`poll open2`, `poll open1`).
     Open(PathBuf),
-    /// Kept open, one `pread` at offset 0 (`poll pread`).
+    /// Kept open, one `pread` at offset 0 (`poll pread1`).
     Pread(File),
 }
 
 impl Reader {
     fn new(how: &str, path: PathBuf) -> Reader {
         match how {
-            "open" => Reader::Open(path),
+            "open1" | "open2" => Reader::Open(path),
             _ => Reader::Pread(File::open(&path).expect("open a control file")),
         }
     }
@@ -403,7 +406,7 @@ impl Reader {
     }
 }
 
-/// The `poll open|pread` mode: the parent and its sub-cgroups for
+/// The `poll open2|open1|pread1` mode: the parent and its sub-cgroups for
 /// `run_for`, a sweep every [`INTERVAL`], a full one every
 /// `stat_interval`. Prints `cgroups N` then each sweep's wall time in
 /// nanoseconds.
@@ -448,7 +451,11 @@ fn poll(how: &str, root: &Path, run_for: Duration, stat_interval: Duration) {
             continue;
         }
         sweeps.push(wall_ns());
-        let files = if now >= next_full { 6 } else { 2 };
+        let files = match (now >= next_full, how.ends_with('1')) {
+            (true, _) => 6,
+            (false, true) => 1,
+            (false, false) => 2,
+        };
         for (i, files_of) in readers.iter().enumerate() {
             for (k, r) in files_of.iter().take(files).enumerate() {
                 last[i][k] = r.value(&mut buf, FILES[k].1).unwrap_or(0);
