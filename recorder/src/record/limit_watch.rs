@@ -70,7 +70,8 @@ impl LimitWatch {
     }
 
     /// Watches `file`, the limit file of `name`. `None` when it cannot (the
-    /// caller then reads that limit every sweep).
+    /// caller then reads that limit every sweep); a missing file is not
+    /// warned about (the v2 root has no `memory.max`).
     pub fn watch(&mut self, file: &Path, name: &CgroupName) -> Option<WatchDescriptor> {
         let inotify = self.inotify.as_ref()?;
         match inotify.add_watch(file, AddWatchFlags::IN_MODIFY) {
@@ -78,6 +79,8 @@ impl LimitWatch {
                 self.names.insert(wd, name.clone());
                 Some(wd)
             }
+            // No limit file (the v2 root): nothing to watch, nothing to read.
+            Err(Errno::ENOENT) => None,
             Err(e) => {
                 if !self.warned {
                     self.warned = true;
