@@ -26,14 +26,14 @@ use clap::Parser;
 
 const MIB: u64 = 1 << 20;
 
-fn name(s: &str) -> CgroupName {
+pub(super) fn name(s: &str) -> CgroupName {
     CgroupName::parse(s).unwrap()
 }
 
 /// The daemon config for `parent`: rescue mode, `--min-bump 8M`,
 /// `--threshold` as given, a 1 MiB guard, stats `(rel, min, median, max)`
 /// in MiB written to a file in `dir`.
-fn config(
+pub(super) fn config(
     parent: &LiveParent,
     dir: &Path,
     threshold: &str,
@@ -77,17 +77,17 @@ fn config(
     cfg
 }
 
-fn v1(parent: &LiveParent) -> Box<dyn CgroupFs> {
+pub(super) fn v1(parent: &LiveParent) -> Box<dyn CgroupFs> {
     open_root(parent.path(), None).expect("open_root on the live parent")
 }
 
-fn kernel_limit(parent: &LiveParent, rel: &str) -> u64 {
+pub(super) fn kernel_limit(parent: &LiveParent, rel: &str) -> u64 {
     let text =
         std::fs::read_to_string(parent.path().join(rel).join("memory.limit_in_bytes")).unwrap();
     text.trim().parse().unwrap()
 }
 
-fn hog(parent: &LiveParent, rel: &str, mib: u64) -> Child {
+pub(super) fn hog(parent: &LiveParent, rel: &str, mib: u64) -> Child {
     let mut h = spawn_hog(&parent.path().join(rel), mib, HogOptions::default());
     wait_ready(&mut h).unwrap_or_else(|e| panic!("hog of {mib} MiB in {rel}: {e:?}"));
     h

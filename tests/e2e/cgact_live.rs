@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use cgcal_testkit::{bin_path, spawn_hog, wait_ready, HogOptions, LiveParent};
 use serde_json::Value;
 
-const MIB: u64 = 1 << 20;
+pub(super) const MIB: u64 = 1 << 20;
 /// Bound on every wait-until (not a timing assertion).
-const PATIENCE: Duration = Duration::from_secs(30);
+pub(super) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A running `cgact`, its stderr collected; killed on drop if still running.
-struct Cgact {
+pub(super) struct Cgact {
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
     /// The stderr reader, joined once the process exited (every line read).
@@ -30,15 +30,15 @@ struct Cgact {
 }
 
 /// Files of one test: stats, audit log, lock.
-struct Files {
+pub(super) struct Files {
     _dir: tempfile::TempDir,
-    stats: PathBuf,
-    audit: PathBuf,
-    lock: PathBuf,
+    pub(super) stats: PathBuf,
+    pub(super) audit: PathBuf,
+    pub(super) lock: PathBuf,
 }
 
 impl Files {
-    fn new() -> Files {
+    pub(super) fn new() -> Files {
         let dir = tempfile::tempdir().unwrap();
         Files {
             stats: dir.path().join("stats.json"),
@@ -49,7 +49,7 @@ impl Files {
     }
 
     /// Writes Phase 1 statistics: (relative cgroup, min, median, max) in MiB.
-    fn write_stats(&self, parent: &LiveParent, rows: &[(&str, u64, u64, u64)]) {
+    pub(super) fn write_stats(&self, parent: &LiveParent, rows: &[(&str, u64, u64, u64)]) {
         let mut map = serde_json::Map::new();
         for (rel, min, median, max) in rows {
             map.insert(
@@ -65,7 +65,7 @@ impl Files {
     }
 
     /// Every audit line so far, parsed.
-    fn audit(&self) -> Vec<Value> {
+    pub(super) fn audit(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.audit).unwrap_or_default();
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -76,7 +76,7 @@ impl Files {
 impl Cgact {
     /// Starts `cgact --root PARENT --stats --log --lock-file ARGS` and waits
     /// for its start line; panics with its stderr if it exits first.
-    fn start(parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
+    pub(super) fn start(parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
         Cgact::start_with(&[], parent, files, args)
     }
 
@@ -96,7 +96,7 @@ impl Cgact {
         c
     }
 
-    fn spawn(parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
+    pub(super) fn spawn(parent: &LiveParent, files: &Files, args: &[&str]) -> Cgact {
         Cgact::spawn_with(&[], parent, files, args)
     }
 
@@ -143,7 +143,7 @@ impl Cgact {
         }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(super) fn lines(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()
     }
 
@@ -153,7 +153,7 @@ impl Cgact {
     }
 
     /// Waits (bounded) for the process to exit.
-    fn wait(&mut self) -> ExitStatus {
+    pub(super) fn wait(&mut self) -> ExitStatus {
         let status = wait_until(PATIENCE, || self.child.try_wait().unwrap().is_some());
         assert!(status.is_some(), "cgact did not exit");
         if let Some(reader) = self.reader.take() {
@@ -163,7 +163,7 @@ impl Cgact {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(&mut self) -> ExitStatus {
+    pub(super) fn terminate(&mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);
         self.wait()
     }
@@ -179,7 +179,7 @@ impl Drop for Cgact {
 /// A parent limited to `global_mib` MiB (the global cgroup) with a child
 /// `a` limited to `a_mib` MiB, and a stats file of `rows`; `None` (SKIP)
 /// without a writable v1 hierarchy.
-fn setup(
+pub(super) fn setup(
     tag: &str,
     global_mib: u64,
     a_mib: u64,
@@ -208,7 +208,7 @@ fn frozen_hog(dir: &Path, mib: u64) -> Child {
 }
 
 /// Polls `f` every 2 ms until it holds (the time it took) or `patience` ends.
-fn wait_until(patience: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+pub(super) fn wait_until(patience: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
     loop {
         if f() {
@@ -222,7 +222,7 @@ fn wait_until(patience: Duration, mut f: impl FnMut() -> bool) -> Option<Duratio
 }
 
 /// `memory.oom_control` of a cgroup directory: (oom_kill_disable, under_oom, oom_kill).
-fn oom_control(dir: &Path) -> (bool, bool, u64) {
+pub(super) fn oom_control(dir: &Path) -> (bool, bool, u64) {
     let text = std::fs::read_to_string(dir.join("memory.oom_control")).unwrap();
     let field = |key: &str| -> u64 {
         text.lines()
@@ -236,7 +236,7 @@ fn oom_control(dir: &Path) -> (bool, bool, u64) {
     )
 }
 
-fn limit(dir: &Path) -> u64 {
+pub(super) fn limit(dir: &Path) -> u64 {
     read_u64(&dir.join("memory.limit_in_bytes"))
 }
 
@@ -252,7 +252,7 @@ fn read_u64(path: &Path) -> u64 {
         .unwrap()
 }
 
-fn lines_for<'a>(audit: &'a [Value], cgroup: &str) -> Vec<&'a Value> {
+pub(super) fn lines_for<'a>(audit: &'a [Value], cgroup: &str) -> Vec<&'a Value> {
     audit.iter().filter(|l| l["oom_cgroup"] == cgroup).collect()
 }
 

@@ -17,6 +17,7 @@ mod cgsim_golden;
 mod cgsim_replay;
 mod cgsim_synth;
 mod cli;
+mod fault_cgact;
 mod fault_recorder_kill;
 mod metrics;
 mod parquet_export;
