@@ -23,7 +23,7 @@ pub(super) const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A running `cgact`, its stderr collected; killed on drop if still running.
 pub(super) struct Cgact {
-    child: Child,
+    pub(super) child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
     /// The stderr reader, joined once the process exited (every line read).
     reader: Option<std::thread::JoinHandle<()>>,

@@ -19,6 +19,7 @@ mod cgsim_synth;
 mod cli;
 mod fault_cgact;
 mod fault_recorder_kill;
+mod load_cgact;
 mod metrics;
 mod parquet_export;
 mod sample_trace;
