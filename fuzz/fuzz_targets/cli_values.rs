@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(parse_size(&size.to_string()), Ok(size), "size {s:?}");
     }
     if let Ok(ns) = parse_duration(s) {
-        assert_eq!(parse_duration(&format_duration(ns)), Ok(ns), "duration {s:?}");
+        assert_eq!(
+            parse_duration(&format_duration(ns)),
+            Ok(ns),
+            "duration {s:?}"
+        );
     }
     if let Ok(t) = parse_time(s) {
         assert_eq!(parse_time(&t.to_string()), Ok(t), "time {s:?}");
@@ -29,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(ps) = parse_percentiles(s) {
         let text: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
-        assert_eq!(parse_percentiles(&text.join(",")), Ok(ps), "percentiles {s:?}");
+        assert_eq!(
+            parse_percentiles(&text.join(",")),
+            Ok(ps),
+            "percentiles {s:?}"
+        );
     }
     if let Ok(r) = parse_threshold(s) {
         assert!(r > 0.0 && r <= 1.0, "threshold {s:?} gave {r}");
@@ -38,7 +46,11 @@ fuzz_target!(|data: &[u8]| {
         assert!((0.0..=1.0).contains(&r), "fraction {s:?} gave {r}");
     }
     if let Ok(rule) = parse_initial_limits(s) {
-        assert_eq!(parse_initial_limits(&rule.to_string()), Ok(rule), "initial limits {s:?}");
+        assert_eq!(
+            parse_initial_limits(&rule.to_string()),
+            Ok(rule),
+            "initial limits {s:?}"
+        );
     }
     for parsed in [
         parse_size(s).err(),

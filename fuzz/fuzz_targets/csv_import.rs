@@ -45,7 +45,10 @@ fn read_rows(data: &[u8]) -> Option<Vec<Key>> {
             }
             Ok(None) => return Some(rows),
             Err(e) => {
-                assert!(e.line >= 1 && e.column >= 1, "error without a position: {e:?}");
+                assert!(
+                    e.line >= 1 && e.column >= 1,
+                    "error without a position: {e:?}"
+                );
                 let _ = e.to_string();
                 return None;
             }
