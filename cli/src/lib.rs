@@ -6,6 +6,7 @@
 //!   the exit code of SPEC §2 (0 success, 1 runtime error, 2 usage error);
 //!   turns a panic into `PROGRAM: error: internal error: ...` and exit 1.
 //! * [`UserError`] and [`not_implemented`]: errors written for the operator.
+//! * [`load_stats_file`]: a `--stats` file, bounded and validated.
 //! * [`usage_error`]: a usage error (exit 2) found after parsing, while
 //!   turning clap's `Args` into a validated `Config`.
 //! * [`value`]: clap value parsers over [`cgcal_core::parse`]; a value they
@@ -30,6 +31,7 @@ pub mod metrics;
 mod policy_args;
 mod root_args;
 mod run_main;
+mod stats_file;
 mod usage;
 mod user_error;
 pub mod value;
@@ -43,6 +45,7 @@ pub use root_args::{
     CgroupRoot, CgroupVersionArg, RootArgs, DEFAULT_UNIFIED_ROOT, DEFAULT_V1_MEMORY_ROOT,
 };
 pub use run_main::run_main;
+pub use stats_file::load_stats_file;
 /// Log levels, as [`LogArgs::level`] and [`init_tracing`] take them.
 pub use tracing_subscriber::filter::LevelFilter;
 pub use usage::usage_error;

@@ -24,7 +24,6 @@ pub mod live_snapshot;
 pub mod lock;
 pub mod original_limits;
 pub mod recovery;
-pub mod stats_file;
 
 mod decide;
 #[cfg(test)]
@@ -100,7 +99,7 @@ impl Engine {
     /// nothing in the cgroup tree and takes no lock (take [`InstanceLock`]
     /// first).
     pub fn new(fs: Box<dyn CgroupFs>, config: &DaemonConfig) -> anyhow::Result<Engine> {
-        let stats = stats_file::load(&config.stats, fs.root())?;
+        let stats = cgcal_cli::load_stats_file(&config.stats, fs.root())?;
         let policy = policy::by_name(config.algo).ok_or_else(|| {
             UserError::new(format!("unknown algorithm '{}'", config.algo)).hint(format!(
                 "expected one of {}",
@@ -291,7 +290,7 @@ impl Engine {
     /// Re-reads `--stats` (SIGHUP); on error keeps the old stats and
     /// returns the error (which names the file and the key).
     pub fn reload_stats(&mut self) -> anyhow::Result<()> {
-        match stats_file::load(&self.config.stats, self.fs.root()) {
+        match cgcal_cli::load_stats_file(&self.config.stats, self.fs.root()) {
             Ok(stats) => {
                 tracing::info!(file = %self.config.stats.display(), cgroups = stats.len(), "stats reloaded");
                 self.stats = stats;

@@ -2,15 +2,12 @@
 //! training window or a stats file, the first replayed time, and the
 //! initial limits `--initial-limits` asks for.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::Result;
 use cgcal_cli::UserError;
 use cgcal_core::parse::InitialLimits;
-use cgcal_core::stats::{
-    compute, load_stats_json, Metric, Phase1, StatsRequest, TraceSamples, MAX_STATS_FILE_LEN,
-};
+use cgcal_core::stats::{compute, Metric, Phase1, StatsRequest, TraceSamples};
 use cgcal_core::trace::{open_trace_set, Header};
 
 use super::cast::{Cast, Role};
@@ -101,38 +98,7 @@ fn from_window(
 
 /// Phase 1 of every managed cgroup from a `cgrec stats` file.
 fn from_stats_file(file: &Path, header: &Header, cast: &Cast) -> Result<Vec<Option<Phase1>>> {
-    let at = || file.display().to_string();
-    let meta = std::fs::metadata(file).map_err(|e| {
-        UserError::new(format!("cannot read the stats file: {e}"))
-            .at(at())
-            .hint("give the output of `cgrec stats`")
-    })?;
-    if meta.len() > MAX_STATS_FILE_LEN as u64 {
-        return Err(UserError::new(format!(
-            "the stats file has {} bytes, more than the {MAX_STATS_FILE_LEN} accepted",
-            meta.len()
-        ))
-        .at(at())
-        .into());
-    }
-    // Bounded even where the size above says nothing (a FIFO, /dev/zero):
-    // one byte past the limit makes `load_stats_json` refuse it.
-    let mut text = String::new();
-    std::fs::File::open(file)
-        .and_then(|f| {
-            f.take(MAX_STATS_FILE_LEN as u64 + 1)
-                .read_to_string(&mut text)
-        })
-        .map_err(|e| {
-            UserError::new(format!("cannot read the stats file: {e}"))
-                .at(at())
-                .hint("give the output of `cgrec stats`")
-        })?;
-    let stats = load_stats_json(&text, &header.root).map_err(|e| {
-        UserError::new(format!("invalid stats file: {e}"))
-            .at(at())
-            .hint("give the output of `cgrec stats` for this trace's root")
-    })?;
+    let stats = cgcal_cli::load_stats_file(file, &header.root)?;
     Ok(cast
         .managed
         .iter()

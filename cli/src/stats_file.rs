@@ -1,17 +1,19 @@
-//! Loading `--stats`: read at most [`MAX_STATS_FILE_LEN`] bytes, validate
-//! with core's `load_stats_json` against the root (known keys, integers,
-//! `min ≤ median ≤ max`, every name inside the root). Errors name the file,
-//! and the validator's message names the cgroup and the key.
+//! Loading a Phase 1 statistics file given on the command line (`cgact
+//! --stats`, `cgsim replay --stats`): read at most [`MAX_STATS_FILE_LEN`]
+//! bytes (bounded even for a FIFO or `/dev/zero`, whose size says nothing),
+//! validate with core's `load_stats_json` against the root (known keys,
+//! integers, `min ≤ median ≤ max`, every name inside the root). Errors name
+//! the file, and the validator's message names the cgroup and the key.
 
 use std::io::Read;
 use std::path::Path;
 
-use cgcal_cli::UserError;
+use crate::UserError;
 use cgcal_core::name::CgroupName;
 use cgcal_core::stats::{load_stats_json, StatsFile, MAX_STATS_FILE_LEN};
 
 /// The validated stats file at `path` for the cgroups below `root`.
-pub fn load(path: &Path, root: &CgroupName) -> Result<StatsFile, UserError> {
+pub fn load_stats_file(path: &Path, root: &CgroupName) -> Result<StatsFile, UserError> {
     let at = path.display().to_string();
     let hint = format!("give the output of `cgrec stats` for the root {root}");
     let mut text = String::new();
@@ -51,7 +53,7 @@ mod tests {
         let f = write(
             r#"{"/r/a": {"min_consumption": 1, "median_consumption": 2, "max_consumption": 3}}"#,
         );
-        let s = load(f.path(), &root()).unwrap();
+        let s = load_stats_file(f.path(), &root()).unwrap();
         assert_eq!(
             s.get(&CgroupName::parse("/r/a").unwrap()).unwrap().median,
             2
@@ -63,7 +65,7 @@ mod tests {
         let f = write(
             r#"{"/r/a": {"min_consumption": 1, "median_consumption": 2.5, "max_consumption": 3}}"#,
         );
-        let e = load(f.path(), &root()).unwrap_err().to_string();
+        let e = load_stats_file(f.path(), &root()).unwrap_err().to_string();
         assert!(e.contains(&f.path().display().to_string()), "{e}");
         assert!(
             e.contains("median_consumption") && e.contains("/r/a"),
@@ -73,13 +75,15 @@ mod tests {
         let outside = write(
             r#"{"/other": {"min_consumption": 1, "median_consumption": 2, "max_consumption": 3}}"#,
         );
-        let e = load(outside.path(), &root()).unwrap_err().to_string();
+        let e = load_stats_file(outside.path(), &root())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("/other") && e.contains("not inside the root"),
             "{e}"
         );
 
-        let e = load(Path::new("/nonexistent/s.json"), &root())
+        let e = load_stats_file(Path::new("/nonexistent/s.json"), &root())
             .unwrap_err()
             .to_string();
         assert!(
