@@ -17,7 +17,7 @@ use std::time::Instant;
 use cgact::cli::{Cli, DaemonConfig};
 use cgact::engine::hooked_fs::{HookedFs, Op, Verdict};
 use cgact::engine::Engine;
-use cgcal_core::audit::{Outcome, Source};
+use cgcal_core::audit::{AuditLine, Outcome, Source};
 use cgcal_core::cgroupfs::{open_root, CgroupFs};
 use cgcal_core::name::CgroupName;
 use cgcal_core::policy::OomKind;
@@ -79,6 +79,14 @@ pub(super) fn config(
 
 pub(super) fn v1(parent: &LiveParent) -> Box<dyn CgroupFs> {
     open_root(parent.path(), None).expect("open_root on the live parent")
+}
+
+/// The donors an audit line names, in its order.
+pub(super) fn donor_names(line: &AuditLine) -> Vec<&str> {
+    line.adjusted_cgroups
+        .iter()
+        .map(|x| x.name.as_str())
+        .collect()
 }
 
 pub(super) fn kernel_limit(parent: &LiveParent, rel: &str) -> u64 {
@@ -163,13 +171,7 @@ fn a_donor_the_kernel_cannot_shrink_answers_ebusy_and_the_next_donor_gives() {
     assert_eq!(d.added_to_target, 24 * MIB, "{:?}", d.line);
     assert_eq!(kernel_limit(&parent, "a"), 64 * MIB);
     assert_eq!(kernel_limit(&parent, "c"), 24 * MIB, "c gave all 24 MiB");
-    let donors: Vec<&str> = d
-        .line
-        .adjusted_cgroups
-        .iter()
-        .map(|x| x.name.as_str())
-        .collect();
-    assert_eq!(donors, vec![parent.name_of("c").as_str()]);
+    assert_eq!(donor_names(&d.line), vec![parent.name_of("c").as_str()]);
     assert_eq!(d.line.source, Source::Donors);
     assert_eq!(d.line.outcome, Outcome::Resolved);
     assert_after_is_kernel(&parent, &d.line.limits_after);
